@@ -1,8 +1,8 @@
 """One base exception; the exit code lives on the class.
 
-    ContractError            any failure the command line reports in one line
-    ├── UsageError       (2) bad arguments, credentials, schema or input files
-    └── InfraFailure     (3) the target could not be reached at all
+ContractError            any failure the command line reports in one line
+├── UsageError       (2) bad arguments, credentials, schema or input files
+└── InfraFailure     (3) the target could not be reached at all
 """
 
 from __future__ import annotations

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+ARRAY_INDEX = re.compile(r"\[\d+\]")
 
 
 class Severity(enum.StrEnum):
@@ -150,17 +153,7 @@ class InfraError:
 def generic_path(path: str) -> str:
     """``$.data.lists[3].optIn`` -> ``$.data.lists[*].optIn``: the same drift in
     every list item is one fingerprint."""
-    out: list[str] = []
-    depth = 0
-    for char in path:
-        if char == "[":
-            depth += 1
-            out.append("[*]")
-        elif char == "]":
-            depth -= 1
-        elif depth == 0:
-            out.append(char)
-    return "".join(out)
+    return ARRAY_INDEX.sub("[*]", path)
 
 
 def breaking(findings: list[Finding]) -> list[Finding]:

@@ -1,0 +1,188 @@
+"""Parse a response body exactly, keeping what a lenient parser hides.
+
+orjson is the fast path. Duplicate keys (silently last-wins in most parsers),
+non-finite literals such as ``NaN`` (not JSON, RFC 8259 section 6) and a UTF-8
+byte order mark become findings; the rest of the body is still parsed and checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .findings import Finding, Kind, Severity
+from .paths import child, jsonpath
+
+BOM = b"\xef\xbb\xbf"
+# A key followed by white space before its colon: the fast duplicate count below
+# would miss it, so such bodies take the exact path.
+SPACED_COLON = re.compile(rb'"\s+:')
+
+
+class NonFinite(float):
+    """A ``NaN``/``Infinity`` literal, kept apart so it can be reported."""
+
+    literal: str
+
+    def __new__(cls, literal: str) -> NonFinite:
+        made = super().__new__(cls, literal.replace("Infinity", "inf"))
+        made.literal = literal
+        return made
+
+
+class KeyedObject(dict[str, Any]):
+    """A JSON object that remembers the keys it saw more than once."""
+
+    duplicates: list[str]
+
+
+def pairs_hook(pairs: list[tuple[str, Any]]) -> KeyedObject:
+    obj = KeyedObject()
+    obj.duplicates = []
+    for key, value in pairs:
+        if key in obj:
+            obj.duplicates.append(key)
+        obj[key] = value
+    return obj
+
+
+@dataclass(slots=True)
+class Parsed:
+    value: Any = None
+    ok: bool = True
+    findings: list[Finding] = field(default_factory=list)
+    # Paths already reported here; the validator adds nothing at them.
+    claimed: set[str] = field(default_factory=set)
+
+
+def parse_body(raw: bytes) -> Parsed:
+    parsed = Parsed()
+    if raw.startswith(BOM):
+        parsed.findings.append(bom_finding())
+        raw = raw[len(BOM) :]
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return parse_exact(raw, parsed)
+    if has_no_duplicates(raw, value):
+        parsed.value = value
+        return parsed
+    return parse_exact(raw, parsed)
+
+
+def has_no_duplicates(raw: bytes, value: Any) -> bool:
+    """Cheap proof that no object repeats a key.
+
+    Every key token in the text ends with ``":``; re-serialising the parsed value
+    writes one per *distinct* key. Equal counts mean no key was dropped. Escapes
+    that change the count (``\\u0022``) only send a body to the exact path.
+    """
+    if SPACED_COLON.search(raw):
+        return False
+    try:
+        dumped = orjson.dumps(value)
+    except TypeError:
+        return False
+    return raw.count(b'":') == dumped.count(b'":')
+
+
+def parse_exact(raw: bytes, parsed: Parsed) -> Parsed:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return failed(parsed, f"not UTF-8 at byte {exc.start}", "bad encoding")
+    try:
+        value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=NonFinite)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        return failed(parsed, f"{exc.msg} at {where}", "not JSON")
+    except RecursionError:
+        return failed(parsed, "nesting too deep to parse", "nesting too deep")
+    if isinstance(value, NonFinite):
+        return failed(
+            parsed, f"{value.literal} is not JSON", f"{value.literal} literal"
+        )
+    parsed.value = value
+    for path, problem in walk_problems(value, "$"):
+        parsed.findings.append(problem)
+        parsed.claimed.add(path)
+    return parsed
+
+
+def failed(parsed: Parsed, message: str, detail: str) -> Parsed:
+    parsed.ok = False
+    parsed.findings.append(
+        Finding(
+            kind=Kind.INVALID_JSON,
+            severity=Severity.BREAKING,
+            path="$",
+            message=f"body is not valid JSON: {message}",
+            detail=detail,
+        )
+    )
+    return parsed
+
+
+def walk_problems(node: Any, path: str) -> Iterator[tuple[str, Finding]]:
+    """Report duplicates and non-finite literals; the latter become null so the
+    validator can run (their paths are claimed, so the null is not reported)."""
+    if isinstance(node, KeyedObject):
+        for key in dict.fromkeys(node.duplicates):
+            at = child(path, key)
+            yield at, duplicate_finding(at, key, node.duplicates.count(key) + 1)
+    if isinstance(node, dict):
+        items: list[tuple[Any, Any]] = list(node.items())
+    elif isinstance(node, list):
+        items = list(enumerate(node))
+    else:
+        return
+    for key, value in items:
+        at = child(path, key)
+        if isinstance(value, NonFinite):
+            node[key] = None
+            yield at, non_finite_finding(at, value.literal)
+        elif isinstance(value, dict | list):
+            yield from walk_problems(value, at)
+
+
+def duplicate_finding(path: str, key: str, times: int) -> Finding:
+    return Finding(
+        kind=Kind.DUPLICATE_KEY,
+        severity=Severity.BREAKING,
+        path=path,
+        message=f"key {key!r} appears {times} times in one object; parsers "
+        "disagree on which value wins",
+        expected="each key once",
+        observed=times,
+    )
+
+
+def non_finite_finding(path: str, literal: str) -> Finding:
+    return Finding(
+        kind=Kind.INVALID_JSON,
+        severity=Severity.BREAKING,
+        path=path,
+        message=f"{literal} is not a JSON number (RFC 8259 section 6)",
+        expected="a finite number",
+        observed=literal,
+        detail=f"{literal} literal",
+    )
+
+
+def bom_finding() -> Finding:
+    return Finding(
+        kind=Kind.INVALID_JSON,
+        severity=Severity.WARNING,
+        path="$",
+        message="body starts with a UTF-8 byte order mark (RFC 8259 section 8.1 "
+        "forbids sending one); checked without it",
+        detail="UTF-8 byte order mark",
+    )
+
+
+__all__ = ["Parsed", "jsonpath", "parse_body"]
