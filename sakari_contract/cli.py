@@ -1,0 +1,228 @@
+"""``sakari-contract``: the only module that writes to the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ContractError, UsageError
+from .live import CheckOptions, LiveRun, Target
+from .reports import render_terminal
+from .reports.writer import write_reports
+from .result import RunResult
+from .sandbox.profiles import DRIFT_PROFILES, FAULT_PROFILES
+from .schema import load_contract
+
+logger = logging.getLogger("sakari_contract")
+
+DEFAULT_REPORT_DIR = Path("reports/latest")
+RATE = re.compile(r"(?P<count>\d+(?:\.\d+)?)\s*(?:/\s*s)?")
+CALL_ID = re.compile(r"[^\s/?#]{1,256}")
+# The embedded sandbox is on loopback and allows 50 requests a second.
+SANDBOX_RATE = 40.0
+REMOTE_RATE = 5.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.run(args)
+    except ContractError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        if exc.exit_code == 2:
+            print("Run 'sakari-contract --help' for usage.", file=sys.stderr)
+        return exc.exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sakari-contract",
+        description="Contract checks for Sakari's Get call endpoint. Exit codes: "
+        "0 conform, 1 drift, 2 usage or configuration error, 3 infra.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_check(commands.add_parser("check", help="live conformance against a target"))
+    add_sandbox(commands.add_parser("sandbox", help="serve the embedded sandbox"))
+    return parser
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=DEFAULT_REPORT_DIR,
+        help="where drift.json, junit.xml and summary.md go (default %(default)s)",
+    )
+    parser.add_argument(
+        "--schema", type=Path, default=None, help="OpenAPI document to check against"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="undocumented fields are breaking, not warnings",
+    )
+
+
+def add_check(parser: argparse.ArgumentParser) -> None:
+    add_common(parser)
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("SAKARI_BASE_URL"),
+        help="target host root, e.g. https://api.sakari.io (default: "
+        "$SAKARI_BASE_URL, else the embedded sandbox)",
+    )
+    parser.add_argument(
+        "--call-id",
+        action="append",
+        default=[],
+        dest="call_ids",
+        help="check this call id (repeatable); default: discover through list calls",
+    )
+    parser.add_argument(
+        "--sandbox-drift",
+        choices=sorted(DRIFT_PROFILES),
+        metavar="PROFILE",
+        help="serve this drift from the embedded sandbox: "
+        + ", ".join(sorted(DRIFT_PROFILES)),
+    )
+    parser.add_argument(
+        "--sandbox-fault",
+        choices=sorted(FAULT_PROFILES),
+        metavar="PROFILE",
+        help="inject this fault in the embedded sandbox: "
+        + ", ".join(sorted(FAULT_PROFILES)),
+    )
+    parser.add_argument(
+        "--rate-limit",
+        default=None,
+        help="requests per second, e.g. 5/s (default 5/s, 40/s on the sandbox)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per request"
+    )
+    parser.add_argument(
+        "--max-calls", type=int, default=500, help="discover at most this many"
+    )
+    parser.set_defaults(run=run_check)
+
+
+def add_sandbox(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--drift", choices=sorted(DRIFT_PROFILES), metavar="PROFILE")
+    parser.add_argument("--fault", choices=sorted(FAULT_PROFILES), metavar="PROFILE")
+    parser.set_defaults(run=run_sandbox)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    options = check_options(args)
+    contract = load_contract(args.schema)
+    if args.base_url:
+        if args.sandbox_drift or args.sandbox_fault:
+            raise UsageError("--sandbox-drift/--sandbox-fault need no --base-url")
+        target = target_from_env(args.base_url)
+        result = LiveRun(target, contract, options, progress=say).run()
+    else:
+        result = check_sandbox(args, contract, options)
+    return finish(result, args.report_dir)
+
+
+def check_sandbox(args, contract, options: CheckOptions) -> RunResult:
+    from .sandbox.server import SandboxServer
+
+    with SandboxServer(drift=args.sandbox_drift, fault=args.sandbox_fault) as server:
+        say(f"embedded sandbox on {server.base_url}")
+        target = Target(
+            base_url=server.base_url,
+            account_id=server.account_id,
+            client_id=server.client_id,
+            client_secret=server.client_secret,
+        )
+        return LiveRun(target, contract, options, progress=say).run()
+
+
+def check_options(args: argparse.Namespace) -> CheckOptions:
+    for call_id in args.call_ids:
+        if not CALL_ID.fullmatch(call_id):
+            raise UsageError(
+                f"--call-id={call_id!r} is not a call id (1 to 256 characters, "
+                "no white space, '/', '?' or '#')"
+            )
+    default_rate = REMOTE_RATE if args.base_url else SANDBOX_RATE
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout={args.timeout!r} must be above 0")
+    if args.max_calls < 1:
+        raise UsageError(f"--max-calls={args.max_calls!r} must be at least 1")
+    return CheckOptions(
+        call_ids=list(args.call_ids),
+        max_calls=args.max_calls,
+        strict=args.strict,
+        rate_limit=parse_rate(args.rate_limit, default_rate),
+        timeout=args.timeout,
+    )
+
+
+def parse_rate(text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    match = RATE.fullmatch(text.strip())
+    if not match or float(match["count"]) <= 0:
+        raise UsageError(f"--rate-limit={text!r} is not a rate; expected e.g. 5/s")
+    return float(match["count"])
+
+
+def target_from_env(base_url: str) -> Target:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--base-url={base_url!r} is not an http(s) URL with a host")
+    env = os.environ
+    account = env.get("SAKARI_ACCOUNT_ID")
+    token = env.get("SAKARI_TOKEN")
+    client_id, secret = env.get("SAKARI_CLIENT_ID"), env.get("SAKARI_CLIENT_SECRET")
+    if not account:
+        raise UsageError("SAKARI_ACCOUNT_ID is not set; a live run needs it")
+    if not token and not (client_id and secret):
+        raise UsageError(
+            "set SAKARI_CLIENT_ID and SAKARI_CLIENT_SECRET (or SAKARI_TOKEN) "
+            "for a live run"
+        )
+    return Target(base_url.rstrip("/"), account, client_id, secret, token)
+
+
+def finish(result: RunResult, report_dir: Path) -> int:
+    written = write_reports(result, report_dir)
+    print(render_terminal(result))
+    print(f"reports: {', '.join(str(p) for p in written)}")
+    return result.verdict.exit_code
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox.server import SandboxServer
+
+    server = SandboxServer(
+        host=args.host, port=args.port, drift=args.drift, fault=args.fault
+    )
+    print(f"serving the sandbox on http://{args.host}:{args.port} (Ctrl-C stops)")
+    print(f"account {server.account_id}, client id {server.client_id}")
+    server.serve_forever()
+    return 0
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
