@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     commands = parser.add_subparsers(dest="command", required=True)
     add_check(commands.add_parser("check", help="live conformance against a target"))
+    add_validate(
+        commands.add_parser("validate", help="check recorded responses offline")
+    )
     add_sandbox(commands.add_parser("sandbox", help="serve the embedded sandbox"))
     return parser
 
@@ -118,6 +121,18 @@ def add_check(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run_check)
 
 
+def add_validate(parser: argparse.ArgumentParser) -> None:
+    add_common(parser)
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="a .json body, .jsonl/.ndjson, a .har file or a VCR cassette",
+    )
+    parser.set_defaults(run=run_validate)
+
+
 def add_sandbox(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
@@ -136,6 +151,14 @@ def run_check(args: argparse.Namespace) -> int:
         result = LiveRun(target, contract, options, progress=say).run()
     else:
         result = check_sandbox(args, contract, options)
+    return finish(result, args.report_dir)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from .validate import run_validate as validate
+
+    contract = load_contract(args.schema)
+    result = validate(list(args.paths), strict=args.strict, contract=contract)
     return finish(result, args.report_dir)
 
 
