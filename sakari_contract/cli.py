@@ -237,7 +237,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
     server = SandboxServer(
         host=args.host, port=args.port, drift=args.drift, fault=args.fault
     )
-    print(f"serving the sandbox on http://{args.host}:{args.port} (Ctrl-C stops)")
+    print(f"serving the sandbox on {server.base_url} (Ctrl-C stops)")
     print(f"account {server.account_id}, client id {server.client_id}")
     server.serve_forever()
     return 0

@@ -61,9 +61,8 @@ def build_app(
     check_profile("drift", drift, DRIFT_PROFILES)
     check_profile("fault", fault, FAULT_PROFILES)
     if not rate_limit > 0:
-        raise UsageError(
-            f"rate_limit={rate_limit!r} must be a positive number of requests per second"
-        )
+        message = f"rate_limit={rate_limit!r} must be a positive number"
+        raise UsageError(f"{message} of requests per second")
 
     tokens = _Tokens(client_id, client_secret, account_id, token_ttl)
     sandbox = _Sandbox(tokens, account_id=account_id, drift=drift, fault=fault)
@@ -85,7 +84,11 @@ class _Rejected(Exception):
     """A request the sandbox answers with an error envelope."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -109,8 +112,11 @@ def _rejected(request: Request, exc: Exception) -> Response:
 def _http_error(request: Request, exc: Exception) -> Response:
     # Unknown paths (404) and other methods on known paths (405, with Allow).
     assert isinstance(exc, HTTPException)
-    code = f"HTTP-{exc.status_code}"
-    return _error(exc.status_code, code, exc.detail, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if "Allow" in headers:
+        # Starlette keeps the methods in a set; sort them so every run says the same.
+        headers["Allow"] = ", ".join(sorted(headers["Allow"].split(", ")))
+    return _error(exc.status_code, f"HTTP-{exc.status_code}", exc.detail, headers)
 
 
 class _Sandbox:
@@ -173,7 +179,9 @@ class _Sandbox:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _Rejected(
-                401, "AUTH-001", "missing bearer token: send Authorization: Bearer <token>"
+                401,
+                "AUTH-001",
+                "missing bearer token: send Authorization: Bearer <token>",
             )
         self.tokens.verify(token.strip())
 
@@ -267,11 +275,13 @@ class _Tokens:
             "iat": now,
             "exp": now + self.ttl,
         }
-        signing_input = f"{_b64_json({'alg': 'HS256', 'typ': 'JWT'})}.{_b64_json(claims)}"
+        signing_input = (
+            f"{_b64_json({'alg': 'HS256', 'typ': 'JWT'})}.{_b64_json(claims)}"
+        )
         return f"{signing_input}.{_b64(self._sign(signing_input))}"
 
     def verify(self, token: str) -> None:
-        """Raise _Rejected (401) unless `token` is one this sandbox issued and in date."""
+        """Raise _Rejected (401) unless `token` is ours, intact and in date."""
         try:
             header_part, claims_part, signature_part = token.split(".")
             header = json.loads(_unb64(header_part))
@@ -361,7 +371,9 @@ async def _until_disconnected(receive: Receive) -> None:
 def _transport(scope: Scope) -> asyncio.Transport:
     transport = scope.get("state", {}).get(TRANSPORT_KEY)
     if transport is None:
-        raise RuntimeError("the reset and truncated faults need SandboxServer's protocol")
+        raise RuntimeError(
+            "the reset and truncated faults need SandboxServer's protocol"
+        )
     return transport  # type: ignore[no-any-return]
 
 
@@ -380,7 +392,7 @@ class _Reset(Response):
 
 
 class _Truncated(JSONResponse):
-    """Headers promise the whole body; half of it is sent, then the connection closes."""
+    """Headers promise the whole body; half of it is sent, then the connection ends."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         transport = _transport(scope)

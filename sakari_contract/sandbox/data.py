@@ -203,7 +203,9 @@ def _stamp(moment: datetime, style: int) -> str:
 def _call(index: int) -> dict[str, Any]:
     status = STATUSES[(index // 2) % len(STATUSES)]
     moment = _NEWEST - timedelta(hours=3 * index, minutes=17 * index, seconds=index)
-    created: dict[str, Any] = {"at": _stamp(moment + timedelta(microseconds=index * 4321), index)}
+    created: dict[str, Any] = {
+        "at": _stamp(moment + timedelta(microseconds=index * 4321), index)
+    }
     if index % 5 != 4:
         created["by"] = _user(index % len(_TEAM))
 
@@ -250,10 +252,10 @@ def _contact(index: int) -> dict[str, Any]:
     contact["firstName"] = first
     contact["lastName"] = last
     # Contact n is on n % 6 lists, so the set spans zero to five.
-    contact["lists"] = [
-        _membership(index, position) for position in range(index % 6)
-    ]
-    contact["attributes"] = {"company": "Example Ltd", "plan": "pro"} if index % 2 else {}
+    contact["lists"] = [_membership(index, position) for position in range(index % 6)]
+    contact["attributes"] = (
+        {"company": "Example Ltd", "plan": "pro"} if index % 2 else {}
+    )
     contact["optIn"] = _stamp(joined, index)
     if index % 4 != 0:
         contact["blocked"] = _stamp(joined + timedelta(days=200), index + 1)
@@ -267,7 +269,9 @@ def _contact(index: int) -> dict[str, Any]:
 
 def _membership(contact: int, position: int) -> dict[str, Any]:
     name, keyword, prompt, query = _LISTS[position]
-    joined = datetime(2023, 3, 1, 8, 0, tzinfo=UTC) + timedelta(days=11 * contact + position)
+    joined = datetime(2023, 3, 1, 8, 0, tzinfo=UTC) + timedelta(
+        days=11 * contact + position
+    )
     membership: dict[str, Any] = {
         "id": _id("list", position),
         "name": name,
@@ -342,6 +346,8 @@ def _phone_number(index: int) -> dict[str, Any]:
             },
             "whatsapp": {"active": index == 1},
         },
-        "groups": [{"id": _id("group", index % 2), "name": ("Support", "Sales")[index % 2]}],
+        "groups": [
+            {"id": _id("group", index % 2), "name": ("Support", "Sales")[index % 2]}
+        ],
         "hosted": index == 3,
     }

@@ -16,10 +16,10 @@ from typing import Any
 from ..errors import UsageError
 
 DRIFT_PROFILES: dict[str, str] = {
-    "status-new-value": 'data.status is "queued", outside the documented values',
-    "direction-new-value": 'data.direction is "internal", outside the documented values',
+    "status-new-value": 'data.status is "queued", not a documented value',
+    "direction-new-value": 'data.direction is "internal", not a documented value',
     "timestamp-epoch": "data.created.at is epoch milliseconds as an integer",
-    "timestamp-no-offset": "data.created.at has no UTC offset (2024-05-01T12:00:00.123)",
+    "timestamp-no-offset": "data.created.at has no offset (2024-05-01T12:00:00.123)",
     "timestamp-space-separator": "data.created.at has a space instead of T",
     "duration-as-string": 'data.duration is a string ("42")',
     "field-removed": "data.voicemail is absent",
