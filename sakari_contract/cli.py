@@ -12,7 +12,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ContractError, UsageError
+from .gate import DEFAULT_WAIVERS, apply_waivers, load_waivers, today_utc, waiver_lines
+from .history import DEFAULT_HISTORY, History
 from .live import CheckOptions, LiveRun, Target
+from .permitted import Profile
+from .redact import install_log_filter, mask_text, redact_result
 from .reports import render_terminal
 from .reports.writer import write_reports
 from .result import RunResult
@@ -36,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    install_log_filter()
     try:
         return args.run(args)
     except ContractError as exc:
@@ -58,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("validate", help="check recorded responses offline")
     )
     add_sandbox(commands.add_parser("sandbox", help="serve the embedded sandbox"))
+    add_gate(
+        commands.add_parser(
+            "gate", help="check, then fail on breaking findings no waiver covers"
+        )
+    )
     return parser
 
 
@@ -75,6 +85,20 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         "--strict",
         action="store_true",
         help="undocumented fields are breaking, not warnings",
+    )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        default=DEFAULT_HISTORY,
+        metavar="PATH",
+        help="SQLite run history to record into (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-redact",
+        dest="redact",
+        action="store_false",
+        help="write personal data and secrets into the reports as they are "
+        "(local debugging only; never in CI)",
     )
 
 
@@ -142,27 +166,69 @@ def add_sandbox(parser: argparse.ArgumentParser) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    profile = Profile()
+    result = check_result(args, profile)
+    record_history(result, args.history, profile)
+    return finish(result, args.report_dir, redact=args.redact)
+
+
+def check_result(args: argparse.Namespace, profile: Profile) -> RunResult:
     options = check_options(args)
     contract = load_contract(args.schema)
     if args.base_url:
         if args.sandbox_drift or args.sandbox_fault:
             raise UsageError("--sandbox-drift/--sandbox-fault need no --base-url")
         target = target_from_env(args.base_url)
-        result = LiveRun(target, contract, options, progress=say).run()
-    else:
-        result = check_sandbox(args, contract, options)
-    return finish(result, args.report_dir)
+        run = LiveRun(target, contract, options, progress=say, observe=profile.observe)
+        return run.run()
+    return check_sandbox(args, contract, options, profile)
+
+
+def add_gate(parser: argparse.ArgumentParser) -> None:
+    add_check(parser)
+    parser.add_argument(
+        "--waivers",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"reviewed waivers (default {DEFAULT_WAIVERS}; no file, no waivers)",
+    )
+    parser.set_defaults(run=run_gate)
+
+
+def run_gate(args: argparse.Namespace) -> int:
+    """Exit 1 on any breaking finding no live waiver covers."""
+    required = args.waivers is not None
+    waivers = load_waivers(args.waivers or DEFAULT_WAIVERS, required=required)
+    profile = Profile()
+    result = check_result(args, profile)
+    result.command = "gate"
+    result.waivers = apply_waivers(result.findings, waivers, today_utc())
+    for line in waiver_lines(result.waivers):
+        say(line)
+    record_history(result, args.history, profile)
+    return finish(result, args.report_dir, redact=args.redact)
+
+
+def record_history(result: RunResult, path: Path, profile: Profile) -> None:
+    with History(path) as history:
+        history.record(result, profile)
 
 
 def run_validate(args: argparse.Namespace) -> int:
     from .validate import run_validate as validate
 
     contract = load_contract(args.schema)
-    result = validate(list(args.paths), strict=args.strict, contract=contract)
-    return finish(result, args.report_dir)
+    warn_if_unredacted(args.redact)
+    profile = Profile()
+    result = validate(
+        list(args.paths), strict=args.strict, contract=contract, observe=profile.observe
+    )
+    record_history(result, args.history, profile)
+    return finish(result, args.report_dir, redact=args.redact)
 
 
-def check_sandbox(args, contract, options: CheckOptions) -> RunResult:
+def check_sandbox(args, contract, options: CheckOptions, profile: Profile) -> RunResult:
     from .sandbox.server import SandboxServer
 
     with SandboxServer(drift=args.sandbox_drift, fault=args.sandbox_fault) as server:
@@ -173,7 +239,8 @@ def check_sandbox(args, contract, options: CheckOptions) -> RunResult:
             client_id=server.client_id,
             client_secret=server.client_secret,
         )
-        return LiveRun(target, contract, options, progress=say).run()
+        run = LiveRun(target, contract, options, progress=say, observe=profile.observe)
+        return run.run()
 
 
 def check_options(args: argparse.Namespace) -> CheckOptions:
@@ -194,6 +261,7 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
         strict=args.strict,
         rate_limit=parse_rate(args.rate_limit, default_rate),
         timeout=args.timeout,
+        redact=warn_if_unredacted(args.redact),
     )
 
 
@@ -224,7 +292,11 @@ def target_from_env(base_url: str) -> Target:
     return Target(base_url.rstrip("/"), account, client_id, secret, token)
 
 
-def finish(result: RunResult, report_dir: Path) -> int:
+def finish(result: RunResult, report_dir: Path, *, redact: bool = True) -> int:
+    """Write the reports and the terminal summary. Redaction happens here, once,
+    before anything of the run is written anywhere."""
+    if redact:
+        result = redact_result(result)
     written = write_reports(result, report_dir)
     print(render_terminal(result))
     print(f"reports: {', '.join(str(p) for p in written)}")
@@ -243,8 +315,17 @@ def run_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn_if_unredacted(redact: bool) -> bool:
+    if not redact:
+        say(
+            "warning: --no-redact: reports may hold tokens, secrets and personal "
+            "data; do not share or upload them"
+        )
+    return redact
+
+
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(mask_text(message), file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

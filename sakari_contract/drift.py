@@ -7,6 +7,7 @@ iteration and classification.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -14,8 +15,9 @@ from typing import Any
 
 from .findings import ErrorKind, Finding, InfraError, Kind, Severity, Source
 from .formats import format_detail
-from .parsing import parse_body
+from .parsing import Parsed, parse_body
 from .paths import child, jsonpath, leaf, parent
+from .redact import mask
 from .schema import CALL_PATH, JSON, Contract
 
 # jsonschema keywords whose failure is a constraint, not a change of shape.
@@ -35,6 +37,18 @@ CONSTRAINT_KEYWORDS = frozenset(
         "Pattern",
         "UniqueItems",
         "Constant",
+    }
+)
+# Kinds whose ``observed`` is the value found in the body (others hold a count,
+# a path or "absent"), so the only ones that can carry personal data.
+VALUE_KINDS = frozenset(
+    {
+        Kind.TYPE_MISMATCH,
+        Kind.UNKNOWN_ENUM_VALUE,
+        Kind.INVALID_FORMAT,
+        Kind.CONSTRAINT_VIOLATION,
+        Kind.SCHEMA_MISMATCH,
+        Kind.UNDOCUMENTED_FIELD,
     }
 )
 JSON_TYPES = (
@@ -64,17 +78,23 @@ def name_key(name: str) -> str:
 
 @dataclass(slots=True)
 class Exchange:
-    """One recorded or live response to a request on an operation."""
+    """One recorded or live response to a request on an operation.
+
+    ``headers`` is None when a recording kept none (a JSON Lines record without
+    headers): the media type is then not checked. ``parsed`` carries a body that
+    a recording stored as JSON rather than as text; ``body`` is then unused.
+    """
 
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] | None
     body: bytes
     operation: str = CALL_PATH
     truncated: bool = False
+    parsed: Parsed | None = None
 
     @property
     def media_type(self) -> str:
-        for key, value in self.headers.items():
+        for key, value in (self.headers or {}).items():
             if key.lower() == "content-type":
                 return value.split(";", 1)[0].strip().lower()
         return ""
@@ -90,8 +110,16 @@ class Outcome:
 
 @dataclass(slots=True)
 class Engine:
+    """Checks responses against one contract.
+
+    ``strict`` makes undocumented fields breaking; ``redact`` masks personal
+    values in each finding's ``observed`` (switch it off only on purpose).
+    """
+
     contract: Contract
     strict: bool = False
+    redact: bool = True
+    _validators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def check_exchange(self, exchange: Exchange, source: Source) -> Outcome:
         outcome = Outcome()
@@ -103,35 +131,64 @@ class Engine:
         status = str(exchange.status)
         if status not in documented and f"{status[0]}XX" not in documented:
             outcome.findings.append(undocumented_status(exchange.status, documented))
-        elif not exchange.body:
+        elif exchange.parsed is None and not exchange.body:
             outcome.findings.append(empty_body(exchange.status))
-        elif exchange.media_type != JSON:
+        elif exchange.headers is not None and exchange.media_type != JSON:
             outcome.findings.append(undocumented_media_type(exchange.media_type))
         else:
             ref = self.contract.response_ref(exchange.operation, status)
             if ref is not None:
-                outcome.body, outcome.findings = self.check_body(exchange.body, ref)
-        outcome.findings = [replace(f, source=source) for f in outcome.findings]
+                parsed = exchange.parsed or parse_body(exchange.body)
+                outcome.body = parsed.value
+                outcome.findings = self.check_parsed(parsed, ref)
+        for finding in outcome.findings:
+            finding.source = source
         return outcome
 
     def check_body(self, raw: bytes, ref: str) -> tuple[Any, list[Finding]]:
         parsed = parse_body(raw)
+        return parsed.value, self.check_parsed(parsed, ref)
+
+    def check_parsed(self, parsed: Parsed, ref: str) -> list[Finding]:
+        """Findings for a body already parsed by :func:`parse_body`."""
         if not parsed.ok:
-            return None, parsed.findings
-        findings = parsed.findings + self.check_value(parsed.value, ref)
+            return parsed.findings
+        validator = self.validator(ref)
+        if validator.is_valid(parsed.value):
+            # Parse findings are duplicate keys and invalid JSON, never claimed.
+            return list(parsed.findings)
+        findings = parsed.findings + self.drift_of(parsed.value, validator)
         if parsed.claimed:
             findings = [f for f in findings if not claimed(f, parsed.claimed)]
-        return parsed.value, findings
+        return findings
 
     def check_value(self, value: Any, ref: str) -> list[Finding]:
-        validator = self.contract.validator(ref, strict=True)
+        validator = self.validator(ref)
         if validator.is_valid(value):
             return []
+        return self.drift_of(value, validator)
+
+    def drift_of(self, value: Any, validator: Any) -> list[Finding]:
+        """Classify every error of a value ``validator`` has already rejected
+        (``is_valid`` is the cheap question; ``iter_errors`` the costly one)."""
         findings: list[Finding] = []
         for error in validator.iter_errors(value):
             findings.extend(self.classify(error))
         findings = drop_shadowed(findings)
-        return findings + probable_renames(findings, self.contract)
+        findings += probable_renames(findings, self.contract)
+        if self.redact:
+            for finding in findings:
+                redact_finding(finding)
+        return findings
+
+    def validator(self, ref: str) -> Any:
+        """The strict validator for ``ref``, looked up once per engine (this sits
+        on the hot path of every record)."""
+        validator = self._validators.get(ref)
+        if validator is None:
+            validator = self.contract.validator(ref, strict=True)
+            self._validators[ref] = validator
+        return validator
 
     def classify(self, error: Any) -> list[Finding]:
         keyword = type(error.kind).__name__
@@ -157,6 +214,21 @@ class Engine:
             expected="absent",
             observed=value,
         )
+
+
+def redact_finding(finding: Finding) -> None:
+    """Mask ``observed`` and any copy of the value in a validator's message."""
+    if finding.kind not in VALUE_KINDS:
+        return
+    original = finding.observed
+    masked = mask(original, leaf(finding.path))
+    if masked == original:
+        return
+    finding.observed = masked
+    if isinstance(original, str | int | float):
+        text = json.dumps(original, ensure_ascii=False)
+        finding.message = finding.message.replace(text, str(masked))
+        finding.message = finding.message.replace(repr(original), str(masked))
 
 
 def classify_keyword(keyword: str, error: Any, path: str) -> Finding:

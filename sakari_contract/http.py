@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,8 +23,11 @@ from .findings import ErrorKind, InfraError, Source
 
 logger = logging.getLogger("sakari_contract")
 
+# delay-seconds is 1*DIGIT, ASCII only: str.isdigit() would take other scripts.
+DELAY_SECONDS = re.compile(r"[0-9]{1,10}")
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-DEFAULT_RETRY_AFTER = 1.0
+# The first retry waits 0.125 to 0.25 s, each next one twice as long, at most 8 s.
+BACKOFF_BASE = 0.25
 MAX_BACKOFF = 8.0
 USER_AGENT = "sakari-contract/0.1 (read-only contract check)"
 
@@ -69,21 +73,26 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if DELAY_SECONDS.fullmatch(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
-        return None
+        # The asctime form carries no zone; every HTTP-date is in GMT
+        # (RFC 9110 section 5.6.7).
+        when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
     return max(0.0, (when - now).total_seconds())
 
 
-def backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(MAX_BACKOFF, 0.25 * 2**attempt))
+def backoff(attempt: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with equal jitter: half of the step is fixed, so a
+    retry never comes at once, and half is random, so clients that failed
+    together do not retry together."""
+    step = min(MAX_BACKOFF, BACKOFF_BASE * 2**attempt)
+    return step / 2 + (rng or random).uniform(0, step / 2)
 
 
 @dataclass
@@ -93,6 +102,8 @@ class PoliteClient:
     timeout: float = 10.0
     budget: RetryBudget = field(default_factory=RetryBudget)
     attempts: int = 3
+    # Seeded in tests, so the jitter of a retry is known.
+    rng: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
         self.client = httpx.Client(
@@ -134,11 +145,17 @@ class PoliteClient:
             time.sleep(delay)
 
     def retry_delay(self, reply: Reply, attempt: int) -> float | None:
+        """Seconds to wait before sending again, or None not to retry.
+
+        A server's ``Retry-After`` wins; without a valid one the default is the
+        jittered backoff. Timeouts and cut bodies are not retried: a hanging
+        target would otherwise cost the whole wait budget per request.
+        """
         if reply.status in RETRY_STATUSES:
             hinted = retry_after(reply.headers.get("retry-after"))
-            return hinted if hinted is not None else max(DEFAULT_RETRY_AFTER, 0.0)
+            return hinted if hinted is not None else backoff(attempt, self.rng)
         if reply.error is not None and reply.error.kind is ErrorKind.CONNECTION_ERROR:
-            return backoff(attempt)
+            return backoff(attempt, self.rng)
         return None
 
     def pace(self) -> None:

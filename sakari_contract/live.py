@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import schemathesis
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from .drift import Engine, Exchange, Outcome, group
 from .findings import ErrorKind, Finding, InfraError, Kind, Severity, Source
 from .http import PoliteClient, Reply, RetryBudget
+from .redact import register_secret
 from .result import RunResult, utcnow
 from .schema import CALL_PATH, LIST_PATH, TOKEN_PATH, Contract
 
@@ -51,6 +53,8 @@ class CheckOptions:
     max_wait: float = 30.0
     # Consecutive infra errors after which a run stops asking a dead target.
     give_up_after: int = 3
+    # Mask personal values in findings; off only for local debugging.
+    redact: bool = True
 
 
 class GiveUp(Exception):
@@ -63,10 +67,16 @@ class LiveRun:
     contract: Contract
     options: CheckOptions
     progress: Progress = lambda message: None  # noqa: E731 - a no-op default
+    # Called with every parsed Get call body answered 200 (the history's
+    # permitted-drift profile), so no body is parsed twice.
+    observe: Callable[[Any], None] | None = None
     result: RunResult = field(init=False)
 
     def __post_init__(self) -> None:
-        self.engine = Engine(self.contract, strict=self.options.strict)
+        self.engine = Engine(
+            self.contract, strict=self.options.strict, redact=self.options.redact
+        )
+        register_secret(self.target.client_secret, self.target.token)
         self.result = RunResult(command="check", target=self.target.base_url)
         self.budget = RetryBudget(self.options.max_retries, self.options.max_wait)
         self.client = PoliteClient(
@@ -135,6 +145,7 @@ class LiveRun:
                 InfraError(ErrorKind.AUTH_FAILED, "token response had no token", source)
             )
             return None
+        register_secret(token)
         return token
 
     def record_auth_failure(self, reply: Reply, source: Source) -> None:
@@ -255,6 +266,8 @@ class LiveRun:
         self.failures_in_a_row = 0
         self.result.counts["responses"] += 1
         self.result.findings.extend(outcome.findings)
+        if self.observe and operation == CALL_PATH and reply.status == 200:
+            self.observe(outcome.body)
         return reply.status, outcome
 
     def infra(self, errors: list[InfraError]) -> Outcome:

@@ -22,6 +22,8 @@ BOM = b"\xef\xbb\xbf"
 # A key followed by white space before its colon: the fast duplicate count below
 # would miss it, so such bodies take the exact path.
 SPACED_COLON = re.compile(rb'"\s+:')
+# What parse_clean returns for a body it cannot vouch for (no JSON value is this).
+UNCLEAN: Any = object()
 
 
 class NonFinite(float):
@@ -65,28 +67,46 @@ def parse_body(raw: bytes) -> Parsed:
     if raw.startswith(BOM):
         parsed.findings.append(bom_finding())
         raw = raw[len(BOM) :]
+    value = parse_clean(raw)
+    if value is UNCLEAN:
+        return parse_exact(raw, parsed)
+    parsed.value = value
+    return parsed
+
+
+def parse_clean(raw: bytes) -> Any:
+    """The value of ``raw`` when orjson reads it and no object in it repeats a
+    key; otherwise :data:`UNCLEAN`, and :func:`parse_body` says what is wrong.
+
+    This is the whole parse of a clean body, with nothing allocated beyond the
+    value, so a caller can settle a valid record before building any findings.
+    A byte order mark makes the body unclean: orjson refuses one.
+    """
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        return parse_exact(raw, parsed)
-    if has_no_duplicates(raw, value):
-        parsed.value = value
-        return parsed
-    return parse_exact(raw, parsed)
+        return UNCLEAN
+    return value if has_no_duplicates(raw, value) else UNCLEAN
 
 
 def has_no_duplicates(raw: bytes, value: Any) -> bool:
     """Cheap proof that no object repeats a key.
 
-    Every key token in the text ends with ``":``; re-serialising the parsed value
-    writes one per *distinct* key. Equal counts mean no key was dropped. Escapes
-    that change the count (``\\u0022``) only send a body to the exact path.
+    A dict holds each key once, so when re-serialising the parsed value gives the
+    text back byte for byte (compact writers: orjson, ``JSON.stringify``), the
+    text had no repeated key; this costs one ``dumps`` and one comparison. Other
+    layouts fall back to counting key tokens: every key ends with ``":`` and the
+    dump writes one per *distinct* key, so equal counts mean no key was dropped.
+    A quote or colon written as a ``\\u`` escape could make up for a dropped key,
+    so such bodies take the exact path.
     """
-    if SPACED_COLON.search(raw):
-        return False
     try:
         dumped = orjson.dumps(value)
     except TypeError:
+        return False
+    if raw.startswith(dumped) and not raw[len(dumped) :].strip():
+        return True
+    if SPACED_COLON.search(raw) or b"\\u0022" in raw or b"\\u003" in raw:
         return False
     return raw.count(b'":') == dumped.count(b'":')
 
@@ -100,7 +120,9 @@ def parse_exact(raw: bytes, parsed: Parsed) -> Parsed:
         value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=NonFinite)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
-        return failed(parsed, f"{exc.msg} at {where}", "not JSON")
+        # Some of json's messages already end in "at".
+        message = exc.msg.removesuffix(" at")
+        return failed(parsed, f"{message} at {where}", "not JSON")
     except RecursionError:
         return failed(parsed, "nesting too deep to parse", "nesting too deep")
     if isinstance(value, NonFinite):

@@ -33,6 +33,9 @@ class RunResult:
     resolved: list[dict[str, Any]] = field(default_factory=list)
     # Filled in by the gate.
     waivers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Filled in by the history: this target's recent runs, oldest first, for the
+    # HTML chart. Not part of drift.json, which describes this run alone.
+    trend: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def verdict(self) -> Verdict:

@@ -36,8 +36,9 @@ DRIFT = {
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    code = main(["check", "--report-dir", str(tmp_path), *args])
-    return code, json.loads((tmp_path / "drift.json").read_text())
+    out = tmp_path / "out"
+    code = main(["check", "--report-dir", str(out), *args])
+    return code, json.loads((out / "drift.json").read_text())
 
 
 def seen(report: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -58,9 +59,10 @@ def test_clean_sandbox_conforms_and_counts_every_response(tmp_path: Path) -> Non
     assert report["counts"]["auth_checks"] == 2
     # One list page, every record, the probes and the two auth checks.
     assert report["counts"]["responses"] == 1 + records + 5 + 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "drift.json",
         "junit.xml",
+        "report.html",
         "summary.md",
     ]
 

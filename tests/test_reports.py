@@ -515,10 +515,12 @@ def test_writer_creates_the_three_reports_and_no_temp_files(tmp_path: Path) -> N
         directory / "drift.json",
         directory / "junit.xml",
         directory / "summary.md",
+        directory / "report.html",
     ]
     assert sorted(p.name for p in directory.iterdir()) == [
         "drift.json",
         "junit.xml",
+        "report.html",
         "summary.md",
     ]
     data = json.loads((directory / "drift.json").read_text(encoding="utf-8"))
@@ -534,7 +536,7 @@ def test_writer_replaces_reports_of_an_earlier_run(tmp_path: Path) -> None:
 
     data = json.loads((tmp_path / "drift.json").read_text(encoding="utf-8"))
     assert data["verdict"] == "conform"
-    assert len(list(tmp_path.iterdir())) == 3
+    assert len(list(tmp_path.iterdir())) == 4
 
 
 def test_writer_refuses_a_directory_under_a_regular_file(tmp_path: Path) -> None:

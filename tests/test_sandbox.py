@@ -400,6 +400,10 @@ def _rename_phone_number(call: dict[str, Any]) -> None:
     call["phone_number"] = call.pop("phoneNumber")
 
 
+def _rename_contact(call: dict[str, Any]) -> None:
+    call["customer"] = call.pop("contact")
+
+
 BODY_DRIFTS = {
     "status-new-value": _assign("status", "queued"),
     "direction-new-value": _assign("direction", "internal"),
@@ -409,6 +413,7 @@ BODY_DRIFTS = {
     "duration-as-string": _assign("duration", "274"),
     "field-removed": _remove_voicemail,
     "field-renamed": _rename_phone_number,
+    "contact-renamed": _rename_contact,
     "field-added": _assign("transcription", {"status": "pending"}),
     "null-contact": _assign("contact", None),
 }

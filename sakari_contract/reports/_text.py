@@ -66,12 +66,16 @@ def lifecycle_counts(result: RunResult) -> dict[str, int] | None:
     tracked = result.resolved or any(f.status or f.waiver for f in findings)
     if not tracked:
         return None
-    return {
+    counts = {
         "new": sum(1 for f in findings if f.status == "new"),
         "recurring": sum(1 for f in findings if f.status == "recurring"),
         "resolved": len(result.resolved),
         "waived": sum(1 for f in findings if f.waiver),
     }
+    flapping = sum(1 for f in findings if f.status == "flapping")
+    if flapping:
+        counts["flapping"] = flapping
+    return counts
 
 
 def lifecycle_line(result: RunResult) -> str | None:

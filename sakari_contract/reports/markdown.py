@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Finding, InfraError, Verdict
+from ..gate import waiver_lines
 from ..result import RunResult
 from ._text import (
     counts_line,
@@ -44,6 +45,8 @@ def render(result: RunResult) -> str:
         title(result),
         _overview(result),
         _findings_section(result.findings),
+        _resolved_section(result.resolved),
+        _waivers_section(result),
         _errors_section(result.errors),
         _notes_section(result.notes),
     ]
@@ -152,6 +155,27 @@ def _errors_section(errors: list[InfraError]) -> str:
     if hidden > 0:
         lines += ["", f"{hidden} more error(s) are listed in drift.json."]
     return "\n".join(lines)
+
+
+def _resolved_section(resolved: list[dict]) -> str:
+    """Findings of the previous run of this target that are gone now."""
+    if not resolved:
+        return ""
+    rows = [
+        f"| {code(str(item.get('kind', '')))} | {code(str(item.get('path', '')))} "
+        f"| {text(str(item.get('first_seen', '')))} |"
+        for item in resolved[:ROW_LIMIT]
+    ]
+    header = ["| Kind | Path | First seen |", "|---|---|---|"]
+    return "\n".join(["### Resolved since the previous run", "", *header, *rows])
+
+
+def _waivers_section(result: RunResult) -> str:
+    """Expired waivers (with their owner) and waivers that matched nothing."""
+    lines = waiver_lines(result.waivers)
+    if not lines:
+        return ""
+    return "\n".join(["### Waivers to review", "", *(f"- {text(x)}" for x in lines)])
 
 
 def _notes_section(notes: list[str]) -> str:

@@ -1,4 +1,4 @@
-"""Writes a run's three reports into one directory, each file atomically."""
+"""Writes a run's four reports into one directory, each file atomically."""
 
 from __future__ import annotations
 
@@ -12,18 +12,19 @@ from typing import Any
 
 from ..errors import UsageError
 from ..result import RunResult
-from . import junit, markdown
+from . import html, junit, markdown
 
 logger = logging.getLogger("sakari_contract")
 
 DRIFT_JSON = "drift.json"
 JUNIT_XML = "junit.xml"
 SUMMARY_MD = "summary.md"
+REPORT_HTML = "report.html"
 
 
 def write_reports(result: RunResult, directory: Path) -> list[Path]:
-    """Write drift.json, junit.xml and summary.md into ``directory`` (created with
-    its parents) and return their paths.
+    """Write drift.json, junit.xml, summary.md and report.html into ``directory``
+    (created with its parents) and return their paths.
 
     Raises UsageError naming the path when the directory cannot be created or
     written.
@@ -39,6 +40,7 @@ def write_reports(result: RunResult, directory: Path) -> list[Path]:
         DRIFT_JSON: render_json(result),
         JUNIT_XML: junit.render(result),
         SUMMARY_MD: markdown.render(result),
+        REPORT_HTML: html.render(result),
     }
     return [_write(directory / name, text) for name, text in reports.items()]
 

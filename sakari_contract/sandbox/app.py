@@ -34,7 +34,10 @@ from .profiles import DRIFT_PROFILES, FAULT_PROFILES, check_profile, drift_call
 # Key under which the sandbox's HTTP protocol puts the connection's transport in
 # the ASGI scope's "state", so faults can cut the connection the way a network does.
 TRANSPORT_KEY = "sakari_contract.transport"
-SLOW_SECONDS = 3.0
+# Longer than the checker's default request timeout (10 s), so `slow` is a
+# timeout, not just a slow answer; bounded, and cut short when the client
+# hangs up.
+SLOW_SECONDS = 12.0
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 

@@ -24,6 +24,7 @@ DRIFT_PROFILES: dict[str, str] = {
     "duration-as-string": 'data.duration is a string ("42")',
     "field-removed": "data.voicemail is absent",
     "field-renamed": "data.phoneNumber is renamed data.phone_number",
+    "contact-renamed": "data.contact is renamed data.customer",
     "field-added": "data.transcription, an undocumented object, is added",
     "null-contact": "data.contact is null",
     "html-maintenance": "status 200 with a text/html maintenance page",
@@ -31,7 +32,7 @@ DRIFT_PROFILES: dict[str, str] = {
 }
 
 FAULT_PROFILES: dict[str, str] = {
-    "slow": "Get call waits 3 s before answering",
+    "slow": "Get call waits 12 s, past the default request timeout",
     "server-error": "Get call answers 503 every time",
     "rate-limit": "every third Get call answers 429 with Retry-After: 1",
     "reset": "Get call drops the connection (TCP reset) without a response",
@@ -71,6 +72,11 @@ def drift_call(profile: str | None, record: dict[str, Any]) -> dict[str, Any]:
     elif profile == "field-renamed":
         call = {
             ("phone_number" if key == "phoneNumber" else key): value
+            for key, value in call.items()
+        }
+    elif profile == "contact-renamed":
+        call = {
+            ("customer" if key == "contact" else key): value
             for key, value in call.items()
         }
     elif profile == "field-added":
