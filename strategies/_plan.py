@@ -1,14 +1,16 @@
-"""Compile a resolved JSON Schema into a plan, and build strategies from the plan.
+"""Compile a resolved JSON Schema into a plan, and build edge-case strategies.
 
 The plan is the schema with everything generation needs made explicit: JSON
-types, required and optional properties, enum values, format, bounds and the
-property name a value sits under (which picks realistic values). Strategies are
-composed once per plan with ``fixed_dictionaries``, ``lists`` and leaf
-strategies, so drawing a response costs no filtering and no schema reasoning.
+types, required and optional properties, enum values, format, bounds, the
+property name a value sits under (which picks realistic values) and where it
+sits. Strategies are composed once per plan, so drawing a response costs no
+filtering and no schema reasoning. Valid values come from ``_compact``; this
+module builds the edge cases, which favour reach over speed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,8 @@ BOUND_KEYS = (
     "maxItems",
     "pattern",
 )
+# What turns a plan node into a strategy (the valid builder or the edge one).
+Builder = Callable[["Node"], st.SearchStrategy[Any]]
 
 
 @dataclass(eq=False)
@@ -47,6 +51,9 @@ class Node:
     format: str | None = None
     examples: tuple[Any, ...] = ()
     bounds: dict[str, Any] = field(default_factory=dict)
+    # Objects around this position (0 at the root) and a JSON-path-like name.
+    depth: int = 0
+    path: str = "$"
 
     def allows(self, json_type: str) -> bool:
         if not self.types:
@@ -56,7 +63,9 @@ class Node:
         return json_type in self.types
 
 
-def compile_plan(schema: dict[str, Any], name: str = "") -> Node:
+def compile_plan(
+    schema: dict[str, Any], name: str = "", depth: int = 0, path: str = "$"
+) -> Node:
     declared = schema.get("type")
     types = (declared,) if isinstance(declared, str) else tuple(declared or ())
     properties = schema.get("properties") or {}
@@ -64,21 +73,30 @@ def compile_plan(schema: dict[str, Any], name: str = "") -> Node:
     return Node(
         name=name,
         types=types,
-        properties={key: compile_plan(sub, key) for key, sub in properties.items()},
+        properties={
+            key: compile_plan(sub, key, depth + 1, f"{path}.{key}")
+            for key, sub in properties.items()
+        },
         required=tuple(key for key in schema.get("required", ()) if key in properties),
-        items=compile_plan(items, name) if isinstance(items, dict) else None,
+        items=(
+            compile_plan(items, name, depth, f"{path}[*]")
+            if isinstance(items, dict)
+            else None
+        ),
         enum=tuple(schema.get("enum") or ()),
         format=schema.get("format"),
         examples=tuple(schema.get("examples") or ()),
         bounds={key: schema[key] for key in BOUND_KEYS if key in schema},
+        depth=depth,
+        path=path,
     )
 
 
-class Builder:
-    """Strategies for a plan, valid (``edge=False``) or at the edges."""
+class EdgeBuilder:
+    """Valid strategies for a plan at the edges of each field: empty strings,
+    arrays and objects, long strings, boundary and huge integers."""
 
-    def __init__(self, *, edge: bool) -> None:
-        self.edge = edge
+    def __init__(self) -> None:
         self.cache: dict[int, st.SearchStrategy[Any]] = {}
 
     def __call__(self, node: Node) -> st.SearchStrategy[Any]:
@@ -94,7 +112,7 @@ class Builder:
         options = [self.of_type(node, kind) for kind in node.types if kind != "null"]
         if "null" in node.types:
             options.append(st.none())
-        return st.one_of(options) if options else self.any_json()
+        return st.one_of(options) if options else any_json()
 
     def of_type(self, node: Node, kind: str) -> st.SearchStrategy[Any]:
         makers = {
@@ -109,7 +127,8 @@ class Builder:
 
     def object(self, node: Node) -> st.SearchStrategy[Any]:
         if not node.properties:
-            return self.free_form()
+            nested = st.dictionaries(st.text(max_size=8), any_json(), max_size=4)
+            return st.one_of(st.just({}), nested, values.free_forms())
         required = {key: self(node.properties[key]) for key in node.required}
         optional = {
             key: self(sub)
@@ -117,22 +136,18 @@ class Builder:
             if key not in required
         }
         flags = frozenset(k for k, sub in node.properties.items() if is_flag(sub))
-        some = members(required, optional, flags)
-        if not self.edge:
-            return some
-        # At the edge: only what is required (an empty object when nothing is),
-        # or every documented property at once.
+        # Only what is required (an empty object when nothing is), every
+        # documented property at once, or any subset.
         everything = st.fixed_dictionaries({**required, **optional})
+        some = members(required, optional, flags)
         return st.one_of(st.fixed_dictionaries(required), everything, some)
 
     def array(self, node: Node) -> st.SearchStrategy[Any]:
         low = node.bounds.get("minItems", 0)
         high = node.bounds.get("maxItems", max(low, MAX_ITEMS))
-        item = self(node.items) if node.items else self.any_json()
+        item = self(node.items) if node.items else any_json()
         lists = st.lists(item, min_size=low, max_size=min(high, max(low, MAX_ITEMS)))
-        if self.edge and low == 0:
-            return st.one_of(st.just([]), lists)
-        return lists
+        return st.one_of(st.just([]), lists) if low == 0 else lists
 
     def string(self, node: Node) -> st.SearchStrategy[Any]:
         if "pattern" in node.bounds:
@@ -140,29 +155,22 @@ class Builder:
         if "minLength" in node.bounds or "maxLength" in node.bounds:
             low = node.bounds.get("minLength", 0)
             return st.text(min_size=low, max_size=node.bounds.get("maxLength"))
-        realistic = self.realistic_string(node)
-        if node.format or not self.edge:
-            return realistic
+        if node.format == "date-time":
+            return values.edge_date_times()
+        if node.format == "email":
+            return values.edge_emails()
+        realistic = by_name(node.name)
+        if node.examples:
+            realistic = st.one_of(st.sampled_from(node.examples), realistic)
         return st.one_of(
             st.just(""), values.long_strings(), values.any_text(), realistic
         )
 
-    def realistic_string(self, node: Node) -> st.SearchStrategy[str]:
-        if node.format == "date-time":
-            return values.edge_date_times() if self.edge else values.date_times()
-        if node.format == "email":
-            return values.edge_emails() if self.edge else values.emails()
-        strategy = by_name(node.name)
-        if node.examples:
-            strategy = st.one_of(st.sampled_from(node.examples), strategy)
-        return strategy
-
     def integer(self, node: Node) -> st.SearchStrategy[int]:
         low, high = integer_range(node)
-        top = high if high is not None else max(low, 0) + SAFE_INTEGER
+        top = top_of(low, high)
         edges = [n for n in INTEGER_EDGES if low <= n <= top] + [low, top]
-        if self.edge:
-            edges += [n for n in BIG_INTEGERS if high is None or n <= high]
+        edges += [n for n in BIG_INTEGERS if high is None or n <= high]
         return st.one_of(st.sampled_from(sorted(set(edges))), st.integers(low, top))
 
     def number(self, node: Node) -> st.SearchStrategy[float]:
@@ -173,27 +181,23 @@ class Builder:
             allow_infinity=False,
         )
 
-    def free_form(self) -> st.SearchStrategy[dict[str, Any]]:
-        entries = {
-            key: st.one_of(values.words(), st.integers(-1000, 1000), st.booleans())
-            for key in values.FREE_FORM_KEYS
-        }
-        maps = members({}, entries, frozenset())
-        if self.edge:
-            nested = st.dictionaries(st.text(max_size=8), self.any_json(), max_size=4)
-            return st.one_of(st.just({}), nested, maps)
-        return maps
 
-    def any_json(self) -> st.SearchStrategy[Any]:
-        scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=12)
-        return st.recursive(
-            scalars,
-            lambda inner: (
-                st.lists(inner, max_size=3)
-                | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-            ),
-            max_leaves=6,
-        )
+def any_json() -> st.SearchStrategy[Any]:
+    """Any JSON value, for positions the schema leaves untyped."""
+    scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=12)
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+
+
+def top_of(low: int, high: int | None) -> int:
+    """The largest value drawn: the maximum, or a safe integer above ``low``."""
+    return high if high is not None else max(low, 0) + SAFE_INTEGER
 
 
 def is_flag(node: Node) -> bool:

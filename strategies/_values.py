@@ -1,12 +1,15 @@
 """Realistic leaf values: timestamps, emails, phone numbers, names, ids.
 
-Each strategy is built from a few cheap draws and string formatting, never from a
-filter, so generation stays fast and shrinking stays short.
+Each value is decoded from one drawn integer (an index into a pool, or 64 bits
+mixed so that every part of the value varies), never from a filter, so
+generation stays fast. The integer 0 always decodes to the simplest value, so
+shrinking ends on ``1970-01-01T00:00:00Z`` or ``zoe.martin@example.com``.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -37,6 +40,7 @@ WORDS = (
     "null", "0", "<b>&amp;</b>", "emoji 🙂", "RTL \u202eabc", "日本語",
 )  # fmt: skip
 
+FULL_NAMES = tuple(f"{first} {last}" for first in FIRST_NAMES for last in LAST_NAMES)
 # Keys of free-form maps (contact.attributes, phoneNumber.forwardTo, ...).
 FREE_FORM_KEYS = ("plan", "region", "score", "vip", "source", "accountManager")
 MAILBOXES = tuple(
@@ -60,12 +64,42 @@ EDGE_DAYS = tuple(
 )  # fmt: skip
 
 
-def hex_ids() -> st.SearchStrategy[str]:
+# Leaves with many values draw one integer below WIDE and decode its bits.
+WIDE = 2**64
+MASK = WIDE - 1
+SALTS = (0, 0x9E3779B97F4A7C15, 0xD1B54A32D192ED03, 0x8CB92BA72F3D8DD7)
+
+
+def mix(n: int) -> int:
+    """A bijection of 64-bit integers that spreads small ones (the ones
+    Hypothesis draws most) over every bit, and keeps 0 at 0."""
+    n = (n ^ n >> 30) * 0xBF58476D1CE4E5B9 & MASK
+    n = (n ^ n >> 27) * 0x94D049BB133111EB & MASK
+    return n ^ n >> 31
+
+
+def wide(n: int, words: int = 1) -> int:
+    """``64 * words`` mixed bits from one 64-bit draw, all 0 when ``n`` is."""
+    value = 0
+    for salt in SALTS[:words]:
+        value = value << 64 | (mix(n ^ salt) ^ mix(salt))
+    return value
+
+
+def wide_integers() -> st.SearchStrategy[int]:
+    return st.integers(0, WIDE - 1)
+
+
+def hex_id(n: int) -> str:
     """24 hex digits, the shape of every Sakari id the page shows."""
-    return st.text(alphabet="0123456789abcdef", min_size=24, max_size=24)
+    return f"{wide(n, 2) % 16**24:024x}"
 
 
-# One draw picks the whole style: separator, fraction digits, offset form.
+def hex_ids() -> st.SearchStrategy[str]:
+    return wide_integers().map(hex_id)
+
+
+# Every style: separator, fraction digits, offset form.
 STYLES = tuple(
     (separator, digits, zone)
     for separator in "Tt"
@@ -73,14 +107,15 @@ STYLES = tuple(
     for zone in ("Z", "z", "+", "-")
 )
 OFFSET_RANGE = 24 * 60
+DAYS = (LAST_DAY - EPOCH).days + 1
 EDGE_OFFSETS = (("+", 23 * 60 + 59), ("-", 23 * 60 + 59), ("-", 0))
 
 
 def render(day: int, second: int, style: tuple[str, int, str], offset: int) -> str:
     """Format one RFC 3339 date-time (``offset`` in minutes, used by +/-).
 
-    The fraction's digits are derived from the day and second rather than drawn:
-    one draw fewer per timestamp, and they vary as much as a drawn value would.
+    The fraction's digits are derived from the day and second rather than drawn,
+    and they vary as much as a drawn value would.
     """
     separator, digits, zone = style
     hours, rest = divmod(second, 3600)
@@ -93,35 +128,45 @@ def render(day: int, second: int, style: tuple[str, int, str], offset: int) -> s
     return f"{date_part}{separator}{clock}{fraction}{zone}"
 
 
-def date_times(days: st.SearchStrategy[int] | None = None) -> st.SearchStrategy[str]:
+def timestamp(n: int, days: tuple[int, ...] | None = None) -> str:
+    """The style, day, second and offset of one date-time, from one integer.
+    ``days`` limits the day to those offsets from the epoch.
+
+    The style comes from the integer as drawn and only the instant from mixed
+    bits, so a failure that needs one style shrinks to it on the epoch.
+    """
+    rest, style = divmod(n, len(STYLES))
+    x, day = divmod(wide(rest), len(days) if days else DAYS)
+    x, second = divmod(x, 86400)
+    day = days[day] if days else day
+    return render(day, second, STYLES[style], x % OFFSET_RANGE)
+
+
+def date_times() -> st.SearchStrategy[str]:
     """RFC 3339 date-times in every legal style: ``Z``/``z``, ``+hh:mm``,
-    ``-hh:mm``, ``T``/``t``, fractions from none to microseconds."""
-    if days is None:
-        days = st.integers(0, (LAST_DAY - EPOCH).days)
-    return st.builds(
-        render,
-        days,
-        st.integers(0, 86399),
-        st.sampled_from(STYLES),
-        st.integers(0, OFFSET_RANGE - 1),
-    )
+    ``-hh:mm``, ``T``/``t``, fractions from none to microseconds, 1970 to 2099."""
+    return wide_integers().map(timestamp)
 
 
 def edge_date_times() -> st.SearchStrategy[str]:
     """Leap days, the widest offsets (+-23:59), the first and last days."""
-    days = st.sampled_from(EDGE_DAYS)
     widest = st.builds(
         lambda day, edge, second: render(day, second, ("T", 0, edge[0]), edge[1]),
-        days,
+        st.sampled_from(EDGE_DAYS),
         st.sampled_from(EDGE_OFFSETS),
         st.sampled_from((0, 86399)),
     )
-    return st.one_of(widest, date_times(days))
+    any_style = wide_integers().map(lambda n: timestamp(n, EDGE_DAYS))
+    return st.one_of(widest, any_style)
+
+
+def mailbox(n: int) -> str:
+    return MAILBOXES[wide(n) % len(MAILBOXES)]
 
 
 def emails() -> st.SearchStrategy[str]:
     """Mailboxes as contacts have them: ``zoe.martin@example.com``."""
-    return st.sampled_from(MAILBOXES)
+    return wide_integers().map(mailbox)
 
 
 def edge_emails() -> st.SearchStrategy[str]:
@@ -136,15 +181,39 @@ def edge_emails() -> st.SearchStrategy[str]:
     )
 
 
+def phone_number(n: int) -> str:
+    """An E.164 number: a calling code and a national number of its length with
+    no leading zero, ``+14155550123`` say."""
+    rest, which = divmod(n, len(CALLING_CODES))
+    code, length = CALLING_CODES[which]
+    seed = wide(rest)
+    first = 10 ** (length - 1)
+    return f"+{code}{first + seed % (9 * first)}"
+
+
 def e164_numbers() -> st.SearchStrategy[str]:
-    """E.164 numbers such as ``+14155550123``."""
-    return st.builds(national, st.sampled_from(CALLING_CODES), st.integers(0, 10**11))
+    return wide_integers().map(phone_number)
 
 
-def national(code: tuple[str, int], seed: int) -> str:
-    """A national number of the code's length with no leading zero."""
-    first = 10 ** (code[1] - 1)
-    return f"+{code[0]}{first + seed % (9 * first)}"
+# Values of free-form map entries: a word, a small integer or a boolean.
+FREE_VALUES = (*WORDS, *range(-3, 4), 100, 1000, -1000, True, False)
+
+
+def free_form(n: int) -> dict[str, Any]:
+    """A free-form map (contact.attributes, phoneNumber.forwardTo): any subset of
+    a few keys, each with a word, an integer or a boolean; ``{}`` from 0."""
+    rest, present = divmod(n, 2 ** len(FREE_FORM_KEYS))
+    x = wide(rest, 2)
+    value: dict[str, Any] = {}
+    for index, key in enumerate(FREE_FORM_KEYS):
+        x, choice = divmod(x, len(FREE_VALUES))
+        if present >> index & 1:
+            value[key] = FREE_VALUES[choice]
+    return value
+
+
+def free_forms() -> st.SearchStrategy[dict[str, Any]]:
+    return wide_integers().map(free_form)
 
 
 def first_names() -> st.SearchStrategy[str]:
@@ -156,7 +225,7 @@ def last_names() -> st.SearchStrategy[str]:
 
 
 def full_names() -> st.SearchStrategy[str]:
-    return st.builds("{} {}".format, first_names(), last_names())
+    return st.sampled_from(FULL_NAMES)
 
 
 def words() -> st.SearchStrategy[str]:

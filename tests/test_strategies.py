@@ -38,8 +38,9 @@ SCHEMA = (
 RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})"
 )
-# The explain phase re-runs a failing response once per span (hundreds of
-# them) and takes most of the time of a failure: shrinking alone is seconds.
+# The explain phase re-runs a failing example once per span and takes most of
+# the time of a failure (a failing drifted response: about 8 s with it, under
+# 2 s without), so it stays off.
 SHRINK = settings(phases=[p for p in Phase if p is not Phase.explain])
 # Long edge-case strings make big examples; that is their point.
 BIG = settings(
@@ -224,6 +225,102 @@ def test_strategies_follow_a_new_enum_value_and_required_field(tmp_path) -> None
         settings=FIRST,
     )
     assert "transcript" not in gone[0]["data"]
+
+
+def test_strategies_follow_a_change_deep_in_list_items(tmp_path) -> None:
+    # List items are drawn from pools made from the plan: a required field and
+    # a new format there reach every drawn item.
+    document = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    item = document["components"]["schemas"]["ContactList"]
+    item["properties"]["createdAt"] = {"type": "string", "format": "date-time"}
+    item["required"] = ["createdAt"]
+    changed = tmp_path / "changed.openapi.yaml"
+    changed.write_text(yaml.safe_dump(document), encoding="utf-8")
+    contract = load_contract(changed)
+
+    @settings(database=None, max_examples=50)
+    @given(strategies.call_responses(contract))
+    def items_have_created_at(body: Any) -> None:
+        for item in body["data"]["contact"].get("lists", []):
+            assert RFC3339.fullmatch(item["createdAt"]), item
+
+    items_have_created_at()
+    find(
+        strategies.call_responses(contract),
+        lambda b: len(b["data"]["contact"].get("lists", [])) == 5,
+        settings=FIRST,
+    )
+
+
+# -- variety, copies and shrink targets -------------------------------------------
+
+
+def records(body: Any) -> list[Any]:
+    """Every list item of the contact, pooled values all."""
+    return body["data"]["contact"].get("lists", [])
+
+
+def test_every_list_length_from_0_to_5_is_drawn() -> None:
+    for length in range(6):
+        find(
+            strategies.call_responses(),
+            lambda b, n=length: (
+                "lists" in b["data"]["contact"] and len(records(b)) == n
+            ),
+            settings=FIRST,
+        )
+
+
+def test_boundary_integers_and_non_ascii_names_are_drawn() -> None:
+    for duration in (0, 2**31 - 1, 2**32, 2**53 - 1):
+        find(
+            strategies.call_records(),
+            lambda r, d=duration: r["duration"] == d,
+            settings=FIRST,
+        )
+    find(
+        strategies.call_records(),
+        lambda r: not r["contact"].get("firstName", "a").isascii(),
+        settings=FIRST,
+    )
+
+
+def test_drawn_values_are_fresh_copies() -> None:
+    # Pooled list items are decoded anew for each draw: changing one drawn
+    # body leaves the next draws untouched.
+    def with_item(body: Any) -> bool:
+        return len(records(body)) == 1
+
+    first = find(strategies.call_responses(), with_item)
+    records(first)[0]["changed"] = True
+    second = find(strategies.call_responses(), with_item)
+    assert records(second) == [{}]
+
+
+def test_simplest_response_is_all_first_values() -> None:
+    assert find(strategies.call_responses(), lambda b: True) == {
+        "success": False,
+        "data": {
+            "id": "0" * 24,
+            "direction": "inbound",
+            "status": "initiated",
+            "contact": {"id": "0" * 24},
+            "phoneNumber": {"id": "0" * 24},
+            "created": {"at": "1970-01-01T00:00:00Z"},
+            "duration": 0,
+            "voicemail": False,
+            "recording": False,
+        },
+    }
+
+
+def test_a_timestamp_style_shrinks_to_the_epoch_in_that_style() -> None:
+    assert find(strategies.date_times(), lambda v: v[-6] == "-") == (
+        "1970-01-01T00:00:00-00:00"
+    )
+    assert find(strategies.date_times(), lambda v: "." in v) == (
+        "1970-01-01T00:00:00.0Z"
+    )
 
 
 # -- leaf strategies and the schemathesis hook ------------------------------------
