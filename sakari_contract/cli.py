@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from hypothesis.configuration import set_hypothesis_home_dir
+
 from .errors import ContractError, UsageError
 from .gate import DEFAULT_WAIVERS, apply_waivers, load_waivers, today_utc, waiver_lines
 from .history import DEFAULT_HISTORY, History
@@ -41,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     install_log_filter()
+    keep_hypothesis_cache_out_of_cwd()
     try:
         return args.run(args)
     except ContractError as exc:
@@ -48,6 +51,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.exit_code == 2:
             print("Run 'sakari-contract --help' for usage.", file=sys.stderr)
         return exc.exit_code
+
+
+def keep_hypothesis_cache_out_of_cwd() -> None:
+    """The unknown-id probes are drawn with Hypothesis, which caches Unicode
+    tables under ./.hypothesis by default: a command should not litter the
+    folder it runs in."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    set_hypothesis_home_dir(cache / "sakari-contract" / "hypothesis")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -112,9 +112,23 @@ class History:
     def close(self) -> None:
         self.db.close()
 
+    def _enter_wal(self) -> None:
+        """Switching a new database to WAL needs a moment alone with it, and
+        SQLite reports a concurrent switch as busy without calling the busy
+        handler, so two runs opening a fresh database wait here for each other."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def _prepare(self) -> None:
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA journal_mode = WAL")
+        self._enter_wal()
         # FULL: a run that reported "recorded" survives a power cut too.
         self.db.execute("PRAGMA synchronous = FULL")
         self.db.execute("PRAGMA foreign_keys = ON")

@@ -39,19 +39,25 @@ from .result import RunResult
 
 NAME_KEYS = frozenset({"name", "firstname", "lastname", "fullname", "displayname"})
 PHONE_KEYS = frozenset({"phone", "number", "mobile"})
-SECRET_KEYS = frozenset({"authorization", "cookie", "apikey", "api_key", "x-api-key"})
-SECRET_PARTS = ("token", "secret", "password")
+# Keys as their words joined: "api_key", "x-api-key" and "apiKey" read "apikey".
+SECRET_KEYS = frozenset({"authorization", "cookie", "setcookie"})
+SECRET_PARTS = ("token", "secret", "password", "apikey")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # E.164: a plus sign and up to 15 digits (ITU-T E.164 section 6).
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 ARRAY_SUFFIX = re.compile(r"(\[\d+\])+$")
+CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 SECRET = "<secret>"
 # What this module writes: masking it again must change nothing.
 MASKED = re.compile(r"<(?:email|name|phone):[0-9a-f]{6}>|<secret>")
 
 # Patterns searched inside free text (messages, notes, URLs, log lines).
+# The look-behind starts a match only where a run of address characters starts:
+# without it a long run with no "@" costs quadratic time.
 TEXT_EMAIL = re.compile(
-    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+"
+    r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
 TEXT_E164 = re.compile(r"(?<![\w+])\+[1-9](?:[ -]?\d){6,14}(?!\d)")
 TEXT_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
@@ -118,11 +124,16 @@ def mask(value: Any, key: str | None = None) -> Any:
 def personal_sort(value: Any, key: str | None) -> str | None:
     if value is None or isinstance(value, bool | dict | list):
         return None
-    name = ARRAY_SUFFIX.sub("", key or "").lower()
+    words = key_words(ARRAY_SUFFIX.sub("", key or ""))
+    name = "".join(words)
     text = value if isinstance(value, str) else None
     if is_secret_key(name) or (text is not None and text in _secrets):
         return "secret"
-    if "email" in name or (text is not None and EMAIL.fullmatch(text)):
+    if (
+        "email" in words
+        or name.startswith("email")
+        or (text is not None and EMAIL.fullmatch(text))
+    ):
         return "email"
     if name in NAME_KEYS:
         return "name"
@@ -131,6 +142,13 @@ def personal_sort(value: Any, key: str | None) -> str | None:
     if text is not None and E164.fullmatch(text.replace(" ", "")):
         return "phone"
     return None
+
+
+def key_words(key: str) -> list[str]:
+    """``contactEmail`` -> ``["contact", "email"]``; ``e_mail`` -> ``["e", "mail"]``.
+    Words, not substrings: ``voicemail`` holds "email" but is no address."""
+    spaced = CAMEL_BOUNDARY.sub(" ", key)
+    return [w for w in NOT_ALNUM.split(spaced.lower()) if w]
 
 
 def is_secret_key(name: str) -> bool:

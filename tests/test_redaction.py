@@ -62,6 +62,13 @@ def test_mask_by_key_keeps_a_stable_short_hash() -> None:
     assert mask(12025550143, "phone") == f"<phone:{h('12025550143')}>"
 
 
+@pytest.mark.parametrize("key", ["email", "contactEmail", "e-mail", "email_address"])
+def test_email_keys_are_judged_by_word(key: str) -> None:
+    assert mask("false", key) == f"<email:{h('false')}>"
+    # "voicemail" holds the letters of "email" and is no address.
+    assert mask("false", "voicemail") == "false"
+
+
 def test_mask_by_pattern_under_any_key() -> None:
     assert mask("zoe@example.com", "note") == f"<email:{h('zoe@example.com')}>"
     assert mask("+447700900123", "whatever") == f"<phone:{h('+447700900123')}>"
@@ -70,7 +77,15 @@ def test_mask_by_pattern_under_any_key() -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["access_token", "token", "client_secret", "Authorization", "password"]
+    "key",
+    [
+        "access_token",
+        "token",
+        "client_secret",
+        "Authorization",
+        "password",
+        "x-api-key",
+    ],
 )
 def test_secrets_by_key_become_a_bare_marker(key: str) -> None:
     assert mask("s3cr3t-value", key) == "<secret>"
@@ -293,17 +308,20 @@ def test_no_redact_writes_people_as_they_are_and_warns(
 def test_verbose_subprocess_output_holds_no_secret_or_person(tmp_path: Path) -> None:
     secret = f"cs-{uuid.uuid4().hex}"
     env = {**os.environ, "SAKARI_CLIENT_ID": "ci-x", "SAKARI_CLIENT_SECRET": secret}
+    # Apart from the working directory, where Hypothesis keeps its own cache.
+    reports = tmp_path / "reports"
     done = subprocess.run(
         [sys.executable, "-m", "sakari_contract.cli", "-v", "check"]
         + ["--sandbox-drift", "contact-renamed", "--max-calls", "11"]
-        + ["--report-dir", str(tmp_path), "--history", history(tmp_path)],
+        + ["--report-dir", str(reports), "--history", history(reports)],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
+        cwd=tmp_path,
     )
 
-    texts = [*artifacts(tmp_path), ("stdout", done.stdout), ("stderr", done.stderr)]
+    texts = [*artifacts(reports), ("stdout", done.stdout), ("stderr", done.stderr)]
     assert done.returncode == 1
     assert "DEBUG" in done.stderr
     assert leaks(texts, {secret}) == []
