@@ -5,7 +5,7 @@ Run from a checkout, with the ``bench`` extra installed::
     python benchmarks/bench_validate.py
 
 It writes JSON Lines files to a temporary directory and prints, each the median
-of 5 runs on one core:
+of 5 runs on one core (the process pins itself where the platform allows):
 
 - ``validate`` end to end (file read, parse, duplicate-key proof, validation,
   classification, grouping) on valid call responses, and on a mix of valid and
@@ -15,12 +15,16 @@ of 5 runs on one core:
 - jsonschema's ``Draft202012Validator`` with a ``FormatChecker`` (all errors) on
   a subset of the mix;
 - the ratios between them.
+
+The runs are interleaved, one of each row per round, so a slow spell on a shared
+machine falls on every row alike and the ratios stay meaningful.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -85,13 +89,27 @@ def mix_lines(base: dict[str, Any]) -> list[bytes]:
     return lines * MIX_REPEAT
 
 
-def median_rate(count: int, work: Callable[[], object]) -> float:
-    rates = []
+Work = tuple[int, Callable[[], object]]
+
+
+def median_rates(rows: dict[str, Work]) -> dict[str, float]:
+    """Records per second of each row, the median of RUNS interleaved rounds."""
+    rates: dict[str, list[float]] = {name: [] for name in rows}
     for _ in range(RUNS):
-        start = time.perf_counter()
-        work()
-        rates.append(count / (time.perf_counter() - start))
-    return statistics.median(rates)
+        for name, (count, work) in rows.items():
+            start = time.perf_counter()
+            work()
+            rates[name].append(count / (time.perf_counter() - start))
+    return {name: statistics.median(found) for name, found in rates.items()}
+
+
+def pin_to_one_core() -> str:
+    """The targets are stated for one core; say which one, or that none was."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned"
+    core = max(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return f"pinned to core {core}"
 
 
 def floor(lines: list[bytes], validator: Any) -> None:
@@ -120,6 +138,7 @@ def write(path: Path, lines: list[bytes]) -> Path:
 
 
 def main() -> None:
+    pinned = pin_to_one_core()
     contract = load_contract()
     validator = contract.validator(CALL_RESPONSE, strict=True)
     base = json.loads(EXAMPLE.read_text())
@@ -140,28 +159,36 @@ def main() -> None:
         def validate(name: str) -> Callable[[], object]:
             return lambda: run_validate([files[name]], strict=False, contract=contract)
 
-        rows = {
-            "validate, valid JSONL": median_rate(len(valid), validate("valid")),
-            "validate, valid JSONL (json.dumps spacing)": median_rate(
-                len(spaced), validate("spaced")
-            ),
-            "validate, valid/invalid mix": median_rate(len(mix), validate("mix")),
-            "floor, valid (orjson + is_valid)": median_rate(
-                len(valid), lambda: floor(valid, validator)
-            ),
-            "floor, mix (orjson + is_valid)": median_rate(
-                len(mix), lambda: floor(mix, validator)
-            ),
-            "jsonschema + FormatChecker, mix subset (all errors)": median_rate(
-                len(subset), jsonschema_all_errors(subset, contract)
-            ),
-        }
-    report(rows, len(valid), len(mix), len(check.findings))
+        rows = median_rates(
+            {
+                "validate, valid JSONL": (len(valid), validate("valid")),
+                "validate, valid JSONL (json.dumps spacing)": (
+                    len(spaced),
+                    validate("spaced"),
+                ),
+                "validate, valid/invalid mix": (len(mix), validate("mix")),
+                "floor, valid (orjson + is_valid)": (
+                    len(valid),
+                    lambda: floor(valid, validator),
+                ),
+                "floor, mix (orjson + is_valid)": (
+                    len(mix),
+                    lambda: floor(mix, validator),
+                ),
+                "jsonschema + FormatChecker, mix subset (all errors)": (
+                    len(subset),
+                    jsonschema_all_errors(subset, contract),
+                ),
+            }
+        )
+    report(rows, len(valid), len(mix), len(check.findings), pinned)
 
 
-def report(rows: dict[str, float], valid: int, mix: int, grouped: int) -> None:
+def report(
+    rows: dict[str, float], valid: int, mix: int, grouped: int, pinned: str
+) -> None:
     print(f"records: valid {valid}, mix {mix} ({grouped} distinct findings)")
-    print(f"median of {RUNS} runs, records per second, one core")
+    print(f"median of {RUNS} runs, records per second, one core ({pinned})")
     for name, rate in rows.items():
         print(f"  {name:<54} {rate:>10,.0f}")
     valid_rate = rows["validate, valid JSONL"]

@@ -42,6 +42,9 @@ LIST_URL = re.compile(r"(?:.*/)?v1/accounts/[^/]+/calls/?")
 # Bytes read at a time from a HAR file: memory is about two of these plus the
 # entry being read.
 CHUNK = 1 << 18
+# Read buffer for JSON Lines. The default, one file-system block, costs a read
+# call every line or two when lines are a few kilobytes; this is still small.
+LINE_BUFFER = 1 << 18
 STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(")?', re.DOTALL)
 SCALAR = re.compile(rb'[^ \t\r\n,:\[\]{}"]++')
 WHITE = re.compile(rb"[ \t\r\n]*+")
@@ -103,13 +106,17 @@ def read_json(path: Path) -> Iterator[Record]:
 def read_jsonl(path: Path) -> Iterator[Record]:
     name = str(path)
     try:
-        with path.open("rb") as lines:
+        with open_lines(path) as lines:
             for number, line in enumerate(lines, 1):
                 record = jsonl_record(name, number, line)
                 if record is not None:
                     yield record
     except OSError as exc:
         yield unreadable_file(name, exc)
+
+
+def open_lines(path: Path) -> BinaryIO:
+    return path.open("rb", buffering=LINE_BUFFER)
 
 
 def jsonl_record(

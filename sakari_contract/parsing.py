@@ -207,4 +207,4 @@ def bom_finding() -> Finding:
     )
 
 
-__all__ = ["Parsed", "jsonpath", "parse_body"]
+__all__ = ["UNCLEAN", "Parsed", "jsonpath", "parse_body", "parse_clean"]
