@@ -500,27 +500,39 @@ def read_cassette(path: Path) -> Iterator[Record]:
 
 
 def cassette_items(lines: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """Split ``http_interactions`` into its items, each dedented to column 0.
+
+    YAML lets the list sit at any indent under its key; the first ``-`` marker
+    fixes the indent of every item of that list."""
     inside = seen = False
+    indent: int | None = None
     item: list[bytes] = []
     start = 0
     for number, line in enumerate(lines, 1):
-        top_level = line[:1] not in (b" ", b"\t", b"\r", b"\n", b"#", b"")
-        if top_level and item:
-            yield start, b"".join(item)
-            item = []
-        if not top_level:
+        stripped = line.lstrip(b" ")
+        depth = len(line) - len(stripped)
+        filler = not stripped.strip() or stripped.startswith(b"#")
+        marker = stripped[:1] == b"-" and stripped[1:2] in (b" ", b"\n", b"\r", b"")
+        if depth == 0 and not marker and not filler:
             if item:
-                item.append(line)
-        elif line.startswith(b"-") and line[1:2] in (b" ", b"\n", b"\r", b""):
-            if inside:
-                start, item = number, [line]
-        else:
+                yield start, b"".join(item)
+                item = []
             inside = line.rstrip().startswith(CASSETTE_KEYS)
-            seen = seen or inside
+            seen, indent = seen or inside, None
+        elif inside and marker and indent in (None, depth):
+            if item:
+                yield start, b"".join(item)
+            indent, start, item = depth, number, [line[depth:]]
+        elif item:
+            item.append(dedent(line, indent or 0))
     if item:
         yield start, b"".join(item)
     if not seen:
         raise BrokenContainer(1, "no http_interactions: not a VCR cassette")
+
+
+def dedent(line: bytes, indent: int) -> bytes:
+    return line[indent:] if line[:indent] == b" " * indent else line
 
 
 def cassette_record(name: str, line: int, index: int, text: bytes) -> Record:

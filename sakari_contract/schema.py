@@ -136,7 +136,10 @@ class Contract:
         """The body schema documented for an operation's status code."""
         responses = self.document["paths"][path]["get"]["responses"]
         key = status if status in responses else f"{status[0]}XX"
-        content = (responses.get(key) or {}).get("content") or {}
+        response = responses.get(key) or {}
+        if isinstance(response.get("$ref"), str):
+            response = resolve_pointer(self.document, response["$ref"])
+        content = response.get("content") or {}
         schema = (content.get(JSON) or {}).get("schema") or {}
         ref = schema.get("$ref")
         return ref if isinstance(ref, str) else None

@@ -291,6 +291,27 @@ def test_error_status_body_is_checked_against_the_error_schema(engine):
     assert outcome.findings == [] and outcome.errors == []
 
 
+@pytest.mark.parametrize("status", [401, 403, 404, 429])
+def test_error_envelope_that_drifted_is_reported(engine, status):
+    """The error responses are $refs to components/responses: they must be
+    followed, or every error body would pass unchecked."""
+    raw = b'{"success": false, "error": {"code": 404}}'
+    exchange = Exchange(status, JSON_HEADERS, raw)
+    if status == 429:
+        # A 429 is an infra error (rate limited after retries), never drift.
+        assert [e.kind for e in engine.check_exchange(exchange, Source()).errors] == [
+            ErrorKind.RATE_LIMITED
+        ]
+        return
+
+    outcome = engine.check_exchange(exchange, Source())
+
+    assert sorted((f.kind, f.path) for f in outcome.findings) == [
+        (Kind.MISSING_REQUIRED, "$.error.message"),
+        (Kind.TYPE_MISMATCH, "$.error.code"),
+    ]
+
+
 def test_html_body_served_as_json_is_invalid_json(engine):
     outcome = engine.check_exchange(exchange(b"<html>", "application/json"), Source())
 
