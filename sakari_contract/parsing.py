@@ -125,6 +125,10 @@ def parse_exact(raw: bytes, parsed: Parsed) -> Parsed:
         return failed(parsed, f"{message} at {where}", "not JSON")
     except RecursionError:
         return failed(parsed, "nesting too deep to parse", "nesting too deep")
+    except ValueError:
+        # Python refuses to convert integers of more than 4300 digits
+        # (sys.get_int_max_str_digits), a guard against quadratic parsing.
+        return failed(parsed, "an integer too long to read", "integer too long")
     if isinstance(value, NonFinite):
         return failed(
             parsed, f"{value.literal} is not JSON", f"{value.literal} literal"
@@ -158,6 +162,10 @@ def walk_problems(node: Any, path: str) -> Iterator[tuple[str, Finding]]:
             at = child(path, key)
             yield at, duplicate_finding(at, key, node.duplicates.count(key) + 1)
     if isinstance(node, dict):
+        for key in [k for k in node if not is_unicode(k)]:
+            fixed = key.encode("utf-8", "replace").decode("utf-8")
+            node[fixed] = node.pop(key)
+            yield child(path, fixed), surrogate_finding(child(path, fixed), key)
         items: list[tuple[Any, Any]] = list(node.items())
     elif isinstance(node, list):
         items = list(enumerate(node))
@@ -168,8 +176,34 @@ def walk_problems(node: Any, path: str) -> Iterator[tuple[str, Finding]]:
         if isinstance(value, NonFinite):
             node[key] = None
             yield at, non_finite_finding(at, value.literal)
+        elif isinstance(value, str) and not is_unicode(value):
+            # A lone surrogate escape ("\ud800") parses but is no Unicode text;
+            # the replacement keeps the type so the rest is still checked.
+            node[key] = value.encode("utf-8", "replace").decode("utf-8")
+            yield at, surrogate_finding(at, value)
         elif isinstance(value, dict | list):
             yield from walk_problems(value, at)
+
+
+def is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def surrogate_finding(path: str, value: str) -> Finding:
+    return Finding(
+        kind=Kind.INVALID_JSON,
+        severity=Severity.BREAKING,
+        path=path,
+        message=f"string {value!a} holds a lone surrogate, which is not Unicode "
+        "text (RFC 8259 section 8.2)",
+        expected="Unicode text",
+        observed=value.encode("utf-8", "backslashreplace").decode("ascii"),
+        detail="lone surrogate",
+    )
 
 
 def duplicate_finding(path: str, key: str, times: int) -> Finding:

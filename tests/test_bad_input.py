@@ -52,16 +52,10 @@ VALIDATE: dict[str, tuple[int, str]] = {
     "har-entry-without-response.har": (3, "no response was recorded"),
     "cassette-no-interactions.yaml": (3, "no http_interactions: not a VCR cassette"),
     "cassette-binary-garbage.yaml": (3, "cassette-binary-garbage.yaml line 1"),
-}
-# Known gaps: each a named expected failure, strict, so a fix is noticed.
-KNOWN_GAPS = {
-    "huge-integer.json": (1, "integer", "a 5000-digit integer: json's int limit"),
-    "lone-surrogate.json": (1, "\\ud800", "a lone surrogate: the validator raises"),
-    "cassette-invalid-yaml.yaml": (
-        3,
-        "cassette-invalid-yaml.yaml line",
-        "read as empty",
-    ),
+    "cassette-invalid-yaml.yaml": (3, "cassette-invalid-yaml.yaml line 3 (entry 0)"),
+    "huge-integer.json": (1, "an integer too long to read"),
+    "lone-surrogate.json": (1, "holds a lone surrogate"),
+    "lone-surrogate-key.json": (1, "holds a lone surrogate"),
 }
 OPTIONS: dict[str, tuple[list[str], int, str]] = {
     "waivers-invalid-yaml.yaml": (
@@ -116,7 +110,7 @@ def cli(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, str]:
 
 def test_corpus_is_complete() -> None:
     names = {p.name for p in CORPUS.iterdir()}
-    assert names == set(VALIDATE) | set(KNOWN_GAPS) | set(OPTIONS)
+    assert names == set(VALIDATE) | set(OPTIONS)
     assert len(names) >= 30
 
 
@@ -129,22 +123,6 @@ def test_validate_names_what_and_where(tmp_path: Path, name: str) -> None:
     assert done.returncode == exit_code
     assert message in text
     assert name in text
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=reason, strict=True))
-        for name, (_, _, reason) in sorted(KNOWN_GAPS.items())
-    ],
-)
-def test_known_gaps_in_validate(tmp_path: Path, name: str) -> None:
-    exit_code, message, _ = KNOWN_GAPS[name]
-    done, text = cli(tmp_path, "validate", name)
-
-    assert "Traceback" not in done.stderr
-    assert done.returncode == exit_code
-    assert message in text
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
