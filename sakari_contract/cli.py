@@ -18,7 +18,7 @@ from .gate import DEFAULT_WAIVERS, apply_waivers, load_waivers, today_utc, waive
 from .history import DEFAULT_HISTORY, History
 from .live import CheckOptions, LiveRun, Target
 from .permitted import Profile
-from .redact import install_log_filter, mask_text, redact_result
+from .redact import for_reports, install_log_filter, mask_text
 from .reports import render_terminal
 from .reports.writer import write_reports
 from .result import RunResult
@@ -179,6 +179,7 @@ def add_sandbox(parser: argparse.ArgumentParser) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    warn_if_unredacted(args.redact)
     profile = Profile()
     result = check_result(args, profile)
     record_history(result, args.history, profile)
@@ -213,6 +214,7 @@ def run_gate(args: argparse.Namespace) -> int:
     """Exit 1 on any breaking finding no live waiver covers."""
     required = args.waivers is not None
     waivers = load_waivers(args.waivers or DEFAULT_WAIVERS, required=required)
+    warn_if_unredacted(args.redact)
     profile = Profile()
     result = check_result(args, profile)
     result.command = "gate"
@@ -274,7 +276,6 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
         strict=args.strict,
         rate_limit=parse_rate(args.rate_limit, default_rate),
         timeout=args.timeout,
-        redact=warn_if_unredacted(args.redact),
     )
 
 
@@ -308,8 +309,7 @@ def target_from_env(base_url: str) -> Target:
 def finish(result: RunResult, report_dir: Path, *, redact: bool = True) -> int:
     """Write the reports and the terminal summary. Redaction happens here, once,
     before anything of the run is written anywhere."""
-    if redact:
-        result = redact_result(result)
+    result = for_reports(result, redact=redact)
     written = write_reports(result, report_dir)
     print(render_terminal(result))
     print(f"reports: {', '.join(str(p) for p in written)}")

@@ -7,7 +7,6 @@ iteration and classification.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,6 @@ from .findings import ErrorKind, Finding, InfraError, Kind, Severity, Source
 from .formats import format_detail
 from .parsing import Parsed, parse_body
 from .paths import child, jsonpath, leaf, parent
-from .redact import mask
 from .schema import CALL_PATH, JSON, Contract
 
 # jsonschema keywords whose failure is a constraint, not a change of shape.
@@ -37,18 +35,6 @@ CONSTRAINT_KEYWORDS = frozenset(
         "Pattern",
         "UniqueItems",
         "Constant",
-    }
-)
-# Kinds whose ``observed`` is the value found in the body (others hold a count,
-# a path or "absent"), so the only ones that can carry personal data.
-VALUE_KINDS = frozenset(
-    {
-        Kind.TYPE_MISMATCH,
-        Kind.UNKNOWN_ENUM_VALUE,
-        Kind.INVALID_FORMAT,
-        Kind.CONSTRAINT_VIOLATION,
-        Kind.SCHEMA_MISMATCH,
-        Kind.UNDOCUMENTED_FIELD,
     }
 )
 JSON_TYPES = (
@@ -112,13 +98,12 @@ class Outcome:
 class Engine:
     """Checks responses against one contract.
 
-    ``strict`` makes undocumented fields breaking; ``redact`` masks personal
-    values in each finding's ``observed`` (switch it off only on purpose).
+    ``strict`` makes undocumented fields breaking. Findings carry the values
+    as found; reports mask personal data when they are written (redact.py).
     """
 
     contract: Contract
     strict: bool = False
-    redact: bool = True
     _validators: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def check_exchange(self, exchange: Exchange, source: Source) -> Outcome:
@@ -176,9 +161,6 @@ class Engine:
             findings.extend(self.classify(error))
         findings = drop_shadowed(findings)
         findings += probable_renames(findings, self.contract)
-        if self.redact:
-            for finding in findings:
-                redact_finding(finding)
         return findings
 
     def validator(self, ref: str) -> Any:
@@ -214,21 +196,6 @@ class Engine:
             expected="absent",
             observed=value,
         )
-
-
-def redact_finding(finding: Finding) -> None:
-    """Mask ``observed`` and any copy of the value in a validator's message."""
-    if finding.kind not in VALUE_KINDS:
-        return
-    original = finding.observed
-    masked = mask(original, leaf(finding.path))
-    if masked == original:
-        return
-    finding.observed = masked
-    if isinstance(original, str | int | float):
-        text = json.dumps(original, ensure_ascii=False)
-        finding.message = finding.message.replace(text, str(masked))
-        finding.message = finding.message.replace(repr(original), str(masked))
 
 
 def classify_keyword(keyword: str, error: Any, path: str) -> Finding:

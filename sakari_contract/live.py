@@ -53,8 +53,6 @@ class CheckOptions:
     max_wait: float = 30.0
     # Consecutive infra errors after which a run stops asking a dead target.
     give_up_after: int = 3
-    # Mask personal values in findings; off only for local debugging.
-    redact: bool = True
 
 
 class GiveUp(Exception):
@@ -73,9 +71,7 @@ class LiveRun:
     result: RunResult = field(init=False)
 
     def __post_init__(self) -> None:
-        self.engine = Engine(
-            self.contract, strict=self.options.strict, redact=self.options.redact
-        )
+        self.engine = Engine(self.contract, strict=self.options.strict)
         register_secret(self.target.client_secret, self.target.token)
         self.result = RunResult(command="check", target=self.target.base_url)
         self.budget = RetryBudget(self.options.max_retries, self.options.max_wait)

@@ -81,6 +81,8 @@ MARKER_KINDS = frozenset(
 # Shorter registered secrets are masked by key only: replacing a word such as
 # "secret" everywhere would garble the reports' own text.
 MIN_SECRET_LENGTH = 8
+# Longest text a report keeps of one value.
+MAX_CHARS = 2000
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -192,6 +194,38 @@ def mask_deep(value: Any, key: str | None = None, *, by_key: bool = True) -> Any
 
 
 # -- a whole run ------------------------------------------------------------------
+
+
+def for_reports(result: RunResult, *, redact: bool = True) -> RunResult:
+    """What any report, log line or terminal summary may show of a run: masked
+    (unless ``redact`` is off on purpose), then clipped, in that order, so a
+    cut never leaves half an email unmasked."""
+    shown = redact_result(result) if redact else result
+    return dataclasses.replace(
+        shown, findings=[clip_finding(f) for f in shown.findings]
+    )
+
+
+def clip_finding(finding: Finding) -> Finding:
+    return dataclasses.replace(
+        finding,
+        observed=clip(finding.observed),
+        expected=clip(finding.expected),
+        message=clip(finding.message),
+    )
+
+
+def clip(value: Any) -> Any:
+    """A body can hold a 50 MB string: reports keep a readable head of it."""
+    if isinstance(value, str):
+        if len(value) <= MAX_CHARS:
+            return value
+        return f"{value[:MAX_CHARS]}… ({len(value):,} characters)"
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if len(text) > MAX_CHARS:
+            return clip(text)
+    return value
 
 
 def redact_result(result: RunResult) -> RunResult:

@@ -144,6 +144,16 @@ class Contract:
         ref = schema.get("$ref")
         return ref if isinstance(ref, str) else None
 
+    def body_refs(self) -> set[str]:
+        """Every response body schema the GET operations document."""
+        refs: set[str] = set()
+        for path, item in self.document["paths"].items():
+            for status in (item.get("get") or {}).get("responses") or {}:
+                ref = self.response_ref(path, str(status))
+                if ref is not None:
+                    refs.add(ref)
+        return refs
+
     def documented_statuses(self, path: str) -> set[str]:
         return set(self.document["paths"][path]["get"]["responses"])
 
@@ -186,5 +196,9 @@ def load_contract(path: Path | None = None) -> Contract:
             raise UsageError(f"schema {path} has no {key!r} mapping")
     contract = Contract(path=path, document=document)
     ensure_format_checks(contract)
+    # Compile every response schema now: a broken $ref is a usage error before
+    # any request is sent, not halfway through a run.
+    for ref in contract.body_refs():
+        contract.validator(ref, strict=True)
     logger.debug("loaded contract from %s", path)
     return contract

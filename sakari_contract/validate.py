@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .drift import Engine, redact_finding
+from .drift import Engine
 from .errors import UsageError
 from .findings import ErrorKind, Finding, InfraError
 from .ingest import (
@@ -58,9 +58,7 @@ def run_validate(
     record if a path is missing, a directory, or of an unknown format.
     ``observe`` gets every parsed 200 body of Get call (for the history)."""
     readers = [(path, usable_reader(path)) for path in paths]
-    # The run masks personal values in the findings it keeps (Run.add_findings),
-    # so the engine does not mask the many copies that are only counted.
-    run = Run(Engine(contract, strict=strict, redact=False))
+    run = Run(Engine(contract, strict=strict))
     run.observe = observe
     result = RunResult(command="validate", target=" ".join(map(str, paths)))
 
@@ -205,8 +203,6 @@ class Run:
             key = finding.fingerprint
             first = self.findings.get(key)
             if first is None:
-                # Only the first of a group reaches a report: mask it alone.
-                redact_finding(finding)
                 self.findings[key] = finding
             else:
                 first.count += finding.count

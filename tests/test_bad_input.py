@@ -187,3 +187,8 @@ def test_a_50_mb_string_is_checked_not_fatal(tmp_path: Path) -> None:
     assert [(f["kind"], f["path"]) for f in report["findings"]] == [
         ("unknown_enum_value", "$.data.status")
     ]
+    # Reports keep a readable head of the value, not 50 MB of it.
+    observed = report["findings"][0]["observed"]
+    assert observed == "x" * 2000 + f"… ({50 * 1024 * 1024:,} characters)"
+    for name in ("drift.json", "junit.xml", "summary.md", "report.html"):
+        assert (tmp_path / "reports" / name).stat().st_size < 100_000, name

@@ -19,9 +19,7 @@ DRIFT = {
     "direction-new-value": [("unknown_enum_value", "$.data.direction", "breaking")],
     "timestamp-epoch": [("type_mismatch", "$.data.created.at", "breaking")],
     "timestamp-no-offset": [("invalid_format", "$.data.created.at", "breaking")],
-    "timestamp-space-separator": [
-        ("invalid_format", "$.data.created.at", "breaking")
-    ],
+    "timestamp-space-separator": [("invalid_format", "$.data.created.at", "breaking")],
     "duration-as-string": [("type_mismatch", "$.data.duration", "breaking")],
     "field-removed": [("missing_required", "$.data.voicemail", "breaking")],
     "field-renamed": [
@@ -165,7 +163,11 @@ def test_unreachable_base_url_is_infra_not_drift(tmp_path: Path) -> None:
     }
     # Port 9 (discard) on loopback: nothing listens, the connection is refused.
     done = cli(
-        "check", "--base-url", "http://127.0.0.1:9", "--report-dir", str(tmp_path),
+        "check",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--report-dir",
+        str(tmp_path),
         env=env,
     )
 

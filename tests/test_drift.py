@@ -103,7 +103,7 @@ def test_renamed_field_is_missing_undocumented_and_a_probable_rename(engine, bod
         data["phone_number"] = data.pop("phoneNumber")
 
     found = check(engine, body, change)
-    observed = mask(body["data"]["phoneNumber"], "phone_number")
+    observed = body["data"]["phoneNumber"]
 
     assert found == [
         (Kind.MISSING_REQUIRED, "$.data.phoneNumber", B, "present", "absent", None),
@@ -117,10 +117,6 @@ def test_renamed_field_is_missing_undocumented_and_a_probable_rename(engine, bod
             None,
         ),
     ]
-    # Personal values inside the renamed object are masked, the rest kept.
-    assert observed["name"].startswith("<name:")
-    assert observed["number"].startswith("<phone:")
-    assert observed["provider"] == "<string>"
 
 
 @pytest.mark.parametrize("strict, severity", [(False, W), (True, B)])
@@ -197,18 +193,17 @@ def test_repeated_key_is_duplicate_key(engine, body):
 
 
 @pytest.mark.parametrize("value", ["@@", "not-an-email"])
-def test_bad_email_is_invalid_format_and_masked(engine, body, value):
+def test_bad_email_is_invalid_format(engine, body, value):
+    """The engine keeps the value as found; reports mask it (test_redaction)."""
     found = check(engine, body, lambda d: d["contact"].update(email=value))
 
-    masked = mask(value, "email")
-    assert masked.startswith("<email:") and len(masked) == len("<email:123456>")
     assert found == [
         (
             Kind.INVALID_FORMAT,
             "$.data.contact.email",
             B,
             "email",
-            masked,
+            value,
             "not an email address",
         )
     ]
