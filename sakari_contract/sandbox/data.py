@@ -14,125 +14,25 @@ import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-DIRECTIONS = ("inbound", "outbound")
-STATUSES = (
-    "initiated",
-    "ringing",
-    "in-progress",
-    "completed",
-    "busy",
-    "no-answer",
-    "failed",
-    "canceled",
-)
+from ..schema import CALL_PATH, load_contract
+
+# Enums and the page's example come from the contract itself, so the sandbox
+# follows the document when a value is added.
+_DOCUMENT = load_contract().document
+_CALL = _DOCUMENT["components"]["schemas"]["Call"]["properties"]
+DIRECTIONS = tuple(_CALL["direction"]["enum"])
+STATUSES = tuple(_CALL["status"]["enum"])
 GENERATED_CALLS = 59
 
-# The `data` record of the documentation page's example response, key for key.
-DOC_EXAMPLE: dict[str, Any] = {
-    "id": "<string>",
-    "direction": "inbound",
-    "status": "initiated",
-    "contact": {
-        "id": "<string>",
-        "email": "chris@sakari.io",
-        "firstName": "Chris",
-        "lastName": "Bloggs",
-        "lists": [
-            {
-                "id": "<string>",
-                "name": "<string>",
-                "keyword": "<string>",
-                "doubleOptIn": {"enabled": True, "prompt": "<string>"},
-                "filter": {
-                    "q": "<string>",
-                    "attributes": [
-                        {
-                            "attribute": "<string>",
-                            "comparator": "<string>",
-                            "value": ["<string>"],
-                        }
-                    ],
-                    "list": "<string>",
-                    "valid": True,
-                    "invalid": True,
-                    "blocked": True,
-                    "unblocked": True,
-                    "optIn": True,
-                },
-                "optInConfirmation": "<string>",
-                "optIn": "2023-11-07T05:31:56Z",
-                "optOut": "2023-11-07T05:31:56Z",
-            }
-        ],
-        "attributes": {},
-        "optIn": "2023-11-07T05:31:56Z",
-        "blocked": "2023-11-07T05:31:56Z",
-        "activecampaign": {"id": 123},
-        "hubspot": {"id": 123},
-        "pipedrive": {"id": 123},
-        "valid": True,
-    },
-    "phoneNumber": {
-        "id": "<string>",
-        "status": "<string>",
-        "number": "<string>",
-        "country": "<string>",
-        "type": "<string>",
-        "name": "<string>",
-        "verified": True,
-        "provider": "<string>",
-        "supportedDestinations": ["<string>"],
-        "forwardTo": {},
-        "universalReply": True,
-        "channels": {
-            "sms": {
-                "active": True,
-                "universalReply": True,
-                "supportedDestinations": {},
-                "regulatory": {
-                    "brandStatus": "<string>",
-                    "campaign": {
-                        "id": "<string>",
-                        "campaignId": "<string>",
-                        "useCase": "<string>",
-                    },
-                    "pft": True,
-                    "submitted": "2023-11-07T05:31:56Z",
-                    "approved": "2023-11-07T05:31:56Z",
-                    "rejected": "2023-11-07T05:31:56Z",
-                },
-            },
-            "voice": {
-                "active": True,
-                "incoming": {
-                    "action": "forward",
-                    "forwardTo": "<string>",
-                    "message": "<string>",
-                    "transcribe": True,
-                },
-                "features": ["<string>"],
-            },
-            "whatsapp": {"active": True},
-        },
-        "groups": [{"id": "<string>", "name": "<string>"}],
-        "hosted": True,
-    },
-    "created": {
-        "at": "2023-11-07T05:31:56Z",
-        "by": {
-            "id": "<string>",
-            "name": "Joe Bloggs",
-            "firstName": "Joe",
-            "lastName": "Bloggs",
-            "email": "joe@bloggs.com",
-            "source": "<string>",
-            "subSource": "<string>",
-        },
-    },
-    "duration": 123,
-    "voicemail": True,
-    "recording": True,
-}
+
+def _page_example() -> dict[str, Any]:
+    """The `data` record of the documentation page's example, key for key."""
+    ok = _DOCUMENT["paths"][CALL_PATH]["get"]["responses"]["200"]
+    examples = ok["content"]["application/json"]["examples"]
+    return examples["documentationPage"]["value"]["data"]
+
+
+DOC_EXAMPLE: dict[str, Any] = _page_example()
 
 # first name, last name, email; the email is ASCII even where the name is not,
 # because strict email checks (RFC 5321 without SMTPUTF8) reject anything else.
