@@ -103,6 +103,10 @@ class LiveRun:
         if self.token is None:
             return
         ids = self.options.call_ids or self.discover()
+        if not ids:
+            # Conform on zero records would be a green light for nothing.
+            self.result.incomplete = True
+            self.result.notes.append("no call records to check: list calls gave none")
         self.progress(f"checking {len(ids)} call records")
         for done, call_id in enumerate(ids, 1):
             self.check_call(call_id)
@@ -157,13 +161,18 @@ class LiveRun:
     # -- discovery --------------------------------------------------------------
 
     def discover(self) -> list[str]:
-        ids: list[str] = []
+        ids: dict[str, None] = {}
         for page in self.pages():
-            ids.extend(call["id"] for call in page if has_id(call))
+            before = len(ids)
+            ids.update((call["id"], None) for call in page if has_id(call))
             if len(ids) >= self.options.max_calls:
                 self.result.notes.append(f"checked the first {self.options.max_calls}")
-                return ids[: self.options.max_calls]
-        return ids
+                return list(ids)[: self.options.max_calls]
+            if page and len(ids) == before:
+                # A server that ignores offset repeats its page forever.
+                self.result.notes.append("list calls repeated a page: stopped paging")
+                break
+        return list(ids)
 
     def pages(self) -> Iterator[list[dict]]:
         offset = 0

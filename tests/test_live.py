@@ -1,0 +1,134 @@
+"""LiveRun against small misbehaving providers on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from sakari_contract.live import CheckOptions, LiveRun, Target
+from sakari_contract.sandbox.data import DOC_EXAMPLE
+from sakari_contract.schema import load_contract
+
+Page = Callable[[int], dict]
+TOKEN = {"access_token": "header.payload.signature", "token_type": "Bearer"}
+
+
+def provider(list_page: Page, seen: list[str]) -> type[BaseHTTPRequestHandler]:
+    class Provider(BaseHTTPRequestHandler):
+        # Nagle plus delayed ACK would add ~40 ms to every keep-alive answer.
+        disable_nagle_algorithm = True
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            seen.append(f"POST {self.path}")
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.answer(200, TOKEN)
+
+        def do_GET(self) -> None:
+            seen.append(f"GET {self.path}")
+            if "/calls?" in self.path:
+                offset = int(self.path.split("offset=")[1].split("&")[0])
+                self.answer(200, list_page(offset))
+            elif self.headers.get("Authorization") != "Bearer " + TOKEN["access_token"]:
+                self.answer(401, error("AUTH", "no"))
+            elif self.path.endswith("/calls/known"):
+                self.answer(
+                    200, {"success": True, "data": {**DOC_EXAMPLE, "id": "known"}}
+                )
+            else:
+                self.answer(404, error("CALL-404", "no such call"))
+
+        def answer(self, status: int, body: dict) -> None:
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+    return Provider
+
+
+def error(code: str, message: str) -> dict:
+    return {"success": False, "error": {"code": code, "message": message}}
+
+
+def listing(ids: list[str], has_next: bool) -> dict:
+    pagination = {
+        "totalCount": len(ids),
+        "limit": 100,
+        "offset": 0,
+        "hasNext": has_next,
+    }
+    calls = [{**DOC_EXAMPLE, "id": call_id} for call_id in ids]
+    return {"success": True, "pagination": pagination, "data": calls}
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Page], tuple[str, list[str]]]]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(list_page: Page) -> tuple[str, list[str]]:
+        seen: list[str] = []
+        server = ThreadingHTTPServer(("127.0.0.1", 0), provider(list_page, seen))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}", seen
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def run(base_url: str) -> LiveRun:
+    target = Target(base_url, "AC1", "client", "secret")
+    options = CheckOptions(rate_limit=200.0, timeout=5.0, probes=2)
+    live = LiveRun(target, load_contract(), options)
+    live.run()
+    return live
+
+
+def test_an_account_without_calls_is_not_a_green_light(serve) -> None:
+    base_url, _ = serve(lambda offset: listing([], has_next=False))
+
+    result = run(base_url).result
+
+    assert str(result.verdict) == "infra"
+    assert result.incomplete is True
+    assert result.notes == ["no call records to check: list calls gave none"]
+    assert result.findings == []
+
+
+def test_a_page_repeated_forever_stops_the_paging(serve) -> None:
+    base_url, seen = serve(lambda offset: listing(["known"], has_next=True))
+
+    result = run(base_url).result
+
+    assert str(result.verdict) == "conform"
+    assert result.counts["list_pages"] == 2
+    assert result.counts["call_records"] == 1
+    assert result.notes == ["list calls repeated a page: stopped paging"]
+    assert [line for line in seen if "/calls?" in line] == [
+        "GET /v1/accounts/AC1/calls?offset=0&limit=100",
+        "GET /v1/accounts/AC1/calls?offset=1&limit=100",
+    ]
+
+
+def test_only_the_token_request_is_not_a_get(serve) -> None:
+    base_url, seen = serve(lambda offset: listing(["known"], has_next=False))
+
+    run(base_url)
+
+    assert [line for line in seen if not line.startswith("GET ")] == [
+        "POST /oauth2/token"
+    ]
+    # list, the record, two generated ids, and the two auth checks.
+    assert len(seen) == 1 + 1 + 1 + 2 + 2
