@@ -150,10 +150,16 @@ def add_check(parser: argparse.ArgumentParser) -> None:
         help="requests per second, e.g. 5/s (default 5/s, 40/s on the sandbox)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds per request"
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds per request (default %(default)s)",
     )
     parser.add_argument(
-        "--max-calls", type=int, default=500, help="discover at most this many"
+        "--max-calls",
+        type=int,
+        default=500,
+        help="discover at most this many (default %(default)s)",
     )
     parser.set_defaults(run=run_check)
 
@@ -191,7 +197,10 @@ def check_result(args: argparse.Namespace, profile: Profile) -> RunResult:
     contract = load_contract(args.schema)
     if args.base_url:
         if args.sandbox_drift or args.sandbox_fault:
-            raise UsageError("--sandbox-drift/--sandbox-fault need no --base-url")
+            raise UsageError(
+                "--sandbox-drift/--sandbox-fault use the embedded sandbox: drop "
+                "--base-url and unset SAKARI_BASE_URL"
+            )
         target = target_from_env(args.base_url)
         run = LiveRun(target, contract, options, progress=say, observe=profile.observe)
         return run.run()
@@ -265,7 +274,7 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
                 f"--call-id={call_id!r} is not a call id (1 to 256 characters, "
                 "no white space, '/', '?' or '#')"
             )
-    default_rate = REMOTE_RATE if args.base_url else SANDBOX_RATE
+    default_rate = SANDBOX_RATE if on_loopback(args.base_url) else REMOTE_RATE
     if args.timeout <= 0:
         raise UsageError(f"--timeout={args.timeout!r} must be above 0")
     if args.max_calls < 1:
@@ -277,6 +286,14 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
         rate_limit=parse_rate(args.rate_limit, default_rate),
         timeout=args.timeout,
     )
+
+
+def on_loopback(base_url: str | None) -> bool:
+    """The embedded sandbox, or a sandbox started by hand on this machine."""
+    if not base_url:
+        return True
+    host = urlsplit(base_url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def parse_rate(text: str | None, default: float) -> float:
@@ -323,7 +340,11 @@ def run_sandbox(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, drift=args.drift, fault=args.fault
     )
     print(f"serving the sandbox on {server.base_url} (Ctrl-C stops)")
-    print(f"account {server.account_id}, client id {server.client_id}")
+    # Sandbox credentials are not secrets: a newcomer needs all three.
+    print(
+        f"SAKARI_ACCOUNT_ID={server.account_id} SAKARI_CLIENT_ID={server.client_id} "
+        f"SAKARI_CLIENT_SECRET={server.client_secret}"
+    )
     server.serve_forever()
     return 0
 

@@ -17,6 +17,7 @@ the history never stores a contact's name, email or number.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import Any
 
 from .findings import Finding, Kind, Severity, generic_path
 from .paths import child
+from .schema import load_contract
 
 # Plain strings in the documentation with no enum: the provider may add values
 # at will, and a new one is worth knowing about before code branches on it.
@@ -188,11 +190,31 @@ def _absent(path: str, before: FieldStats, current: Profile) -> Finding | None:
     parent = current.fields.get(before.parent)
     if before.present == 0 or parent is None or parent.objects < MIN_SAMPLES:
         return None
+    if path not in documented_paths():
+        # An undocumented field going away returns to the contract: its
+        # undocumented_field finding is listed as resolved instead.
+        return None
     message = (
         f"{path} was present last run and is absent from all {parent.objects} "
         "objects that could hold it now"
     )
     return _permitted(path, NOW_ABSENT, "present", None, "always absent", message)
+
+
+@functools.cache
+def documented_paths() -> frozenset[str]:
+    """Generic paths of every field the contract's call response declares."""
+    schema = load_contract().resolved("CallResponse")
+    return frozenset(_walk_schema(schema, "$"))
+
+
+def _walk_schema(schema: dict[str, Any], path: str) -> Iterable[str]:
+    for name, sub in (schema.get("properties") or {}).items():
+        at = child(path, name)
+        yield at
+        yield from _walk_schema(sub, at)
+    if isinstance(schema.get("items"), dict):
+        yield from _walk_schema(schema["items"], f"{path}[*]")
 
 
 def _style_change(path: str, before: set[str], after: set[str]) -> Finding:

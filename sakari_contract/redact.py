@@ -76,6 +76,8 @@ MARKER_KINDS = frozenset(
         Kind.UNDOCUMENTED_MEDIA_TYPE,
         Kind.EMPTY_BODY,
         Kind.AUTH_NOT_ENFORCED,
+        # A description of a change across runs ("now always absent").
+        Kind.PERMITTED_CHANGE,
     }
 )
 # Shorter registered secrets are masked by key only: replacing a word such as

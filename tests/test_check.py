@@ -188,3 +188,15 @@ def test_schema_that_does_not_parse_names_file_and_line(tmp_path: Path) -> None:
     assert done.stderr.splitlines()[0].startswith(
         f"Error: schema {broken} does not parse at line 4, column 1"
     )
+
+
+def test_a_call_id_that_does_not_exist_is_not_conform(tmp_path: Path) -> None:
+    code, report = run(tmp_path, "--call-id", "doesnotexist")
+
+    assert code == 3
+    assert report["verdict"] == "infra"
+    assert report["counts"].get("call_records", 0) == 0
+    assert report["notes"] == [
+        "call id 'doesnotexist' answered 404: its record was not checked"
+    ]
+    assert report["findings"] == []

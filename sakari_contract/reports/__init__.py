@@ -40,6 +40,7 @@ def render_terminal(result: RunResult) -> str:
         lines.append("incomplete: part of the contract was not checked")
     lines += _breaking_lines(result)
     lines += _error_lines(result)
+    lines += _note_lines(result)
     return "\n".join(shorten(one_line(line), _LINE_LIMIT) for line in lines)
 
 
@@ -52,6 +53,13 @@ def _breaking_lines(result: RunResult) -> list[str]:
     if len(found) > TERMINAL_FINDINGS:
         lines.append(f"  … {len(found) - TERMINAL_FINDINGS} more in {DRIFT_JSON}")
     return ["breaking:", *lines] if lines else []
+
+
+def _note_lines(result: RunResult) -> list[str]:
+    lines = [f"  {note}" for note in result.notes[:TERMINAL_ERRORS]]
+    if len(result.notes) > TERMINAL_ERRORS:
+        lines.append(f"  … {len(result.notes) - TERMINAL_ERRORS} more in {DRIFT_JSON}")
+    return ["notes:", *lines] if lines else []
 
 
 def _error_lines(result: RunResult) -> list[str]:
