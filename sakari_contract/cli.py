@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import math
 import os
 import re
+import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,7 +20,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from .errors import ContractError, UsageError
 from .gate import DEFAULT_WAIVERS, apply_waivers, load_waivers, today_utc, waiver_lines
 from .history import DEFAULT_HISTORY, History
-from .live import CheckOptions, LiveRun, Target
+from .http import is_bearer_token
+from .live import BEARER_RULE, CheckOptions, LiveRun, Target
 from .permitted import Profile
 from .redact import for_reports, install_log_filter, mask_text
 from .reports import render_terminal
@@ -33,6 +38,10 @@ CALL_ID = re.compile(r"[^\s/?#]{1,256}")
 # The embedded sandbox is on loopback and allows 50 requests a second.
 SANDBOX_RATE = 40.0
 REMOTE_RATE = 5.0
+# Bounds that keep a run finite: a request never waits longer than MAX_TIMEOUT,
+# and MIN_RATE still sends a request every ten seconds.
+MAX_TIMEOUT = 300.0
+MIN_RATE, MAX_RATE = 0.1, 1000.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,17 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
         "0 conform, 1 drift, 2 usage or configuration error, 3 infra.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
+    # The same flag after the subcommand; SUPPRESS leaves the value set before
+    # it alone when the flag is not repeated.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="debug logs",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    add_check(commands.add_parser("check", help="live conformance against a target"))
-    add_validate(
-        commands.add_parser("validate", help="check recorded responses offline")
-    )
-    add_sandbox(commands.add_parser("sandbox", help="serve the embedded sandbox"))
-    add_gate(
-        commands.add_parser(
-            "gate", help="check, then fail on breaking findings no waiver covers"
-        )
-    )
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=text, parents=[verbose])
+
+    add_check(command("check", "live conformance against a target"))
+    add_validate(command("validate", "check recorded responses offline"))
+    add_sandbox(command("sandbox", "serve the embedded sandbox"))
+    add_gate(command("gate", "check, then fail on breaking findings no waiver covers"))
     return parser
 
 
@@ -188,23 +205,31 @@ def run_check(args: argparse.Namespace) -> int:
     warn_if_unredacted(args.redact)
     profile = Profile()
     result = check_result(args, profile)
-    record_history(result, args.history, profile)
-    return finish(result, args.report_dir, redact=args.redact)
+    return finish(result, args, profile)
 
 
 def check_result(args: argparse.Namespace, profile: Profile) -> RunResult:
+    """Every argument, the credentials and both outputs are checked before the
+    first request: a run is never lost to a report directory or a history that
+    cannot be written."""
+    base_url = checked_base_url(args.base_url) if args.base_url else None
     options = check_options(args)
     contract = load_contract(args.schema)
-    if args.base_url:
-        if args.sandbox_drift or args.sandbox_fault:
-            raise UsageError(
-                "--sandbox-drift/--sandbox-fault use the embedded sandbox: drop "
-                "--base-url and unset SAKARI_BASE_URL"
-            )
-        target = target_from_env(args.base_url)
-        run = LiveRun(target, contract, options, progress=say, observe=profile.observe)
-        return run.run()
-    return check_sandbox(args, contract, options, profile)
+    target = live_target(args, base_url) if base_url else None
+    check_outputs(args.report_dir, args.history)
+    if target is None:
+        return check_sandbox(args, contract, options, profile)
+    run = LiveRun(target, contract, options, progress=say, observe=profile.observe)
+    return run.run()
+
+
+def live_target(args: argparse.Namespace, base_url: str) -> Target:
+    if args.sandbox_drift or args.sandbox_fault:
+        raise UsageError(
+            "--sandbox-drift/--sandbox-fault use the embedded sandbox: drop "
+            "--base-url and unset SAKARI_BASE_URL"
+        )
+    return target_from_env(base_url)
 
 
 def add_gate(parser: argparse.ArgumentParser) -> None:
@@ -230,13 +255,7 @@ def run_gate(args: argparse.Namespace) -> int:
     result.waivers = apply_waivers(result.findings, waivers, today_utc())
     for line in waiver_lines(result.waivers):
         say(line)
-    record_history(result, args.history, profile)
-    return finish(result, args.report_dir, redact=args.redact)
-
-
-def record_history(result: RunResult, path: Path, profile: Profile) -> None:
-    with History(path) as history:
-        history.record(result, profile)
+    return finish(result, args, profile)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -244,12 +263,27 @@ def run_validate(args: argparse.Namespace) -> int:
 
     contract = load_contract(args.schema)
     warn_if_unredacted(args.redact)
+    check_outputs(args.report_dir, args.history)
     profile = Profile()
     result = validate(
         list(args.paths), strict=args.strict, contract=contract, observe=profile.observe
     )
-    record_history(result, args.history, profile)
-    return finish(result, args.report_dir, redact=args.redact)
+    return finish(result, args, profile)
+
+
+def check_outputs(report_dir: Path, history: Path) -> None:
+    """Create the report directory and write a file into it, and open the
+    history, so an unusable output stops a run before it starts."""
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=report_dir, prefix=".probe-") as probe:
+            probe.write(b"{}")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(
+            f"cannot write reports to {str(report_dir)!r}: {reason}"
+        ) from exc
+    History(history).close()
 
 
 def check_sandbox(args, contract, options: CheckOptions, profile: Profile) -> RunResult:
@@ -275,8 +309,11 @@ def check_options(args: argparse.Namespace) -> CheckOptions:
                 "no white space, '/', '?' or '#')"
             )
     default_rate = SANDBOX_RATE if on_loopback(args.base_url) else REMOTE_RATE
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout={args.timeout!r} must be above 0")
+    if not (math.isfinite(args.timeout) and 0 < args.timeout <= MAX_TIMEOUT):
+        raise UsageError(
+            f"--timeout={args.timeout!r} must be above 0 and at most "
+            f"{MAX_TIMEOUT:g} seconds"
+        )
     if args.max_calls < 1:
         raise UsageError(f"--max-calls={args.max_calls!r} must be at least 1")
     return CheckOptions(
@@ -302,13 +339,47 @@ def parse_rate(text: str | None, default: float) -> float:
     match = RATE.fullmatch(text.strip())
     if not match or float(match["count"]) <= 0:
         raise UsageError(f"--rate-limit={text!r} is not a rate; expected e.g. 5/s")
-    return float(match["count"])
+    rate = float(match["count"])
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise UsageError(
+            f"--rate-limit={text!r} is out of range: from {MIN_RATE:g}/s "
+            f"to {MAX_RATE:g}/s"
+        )
+    return rate
+
+
+def checked_base_url(base_url: str) -> str:
+    """The target's root URL, without a trailing slash. A URL that may hold a
+    password or a key (user info, a query, a fragment) is refused without being
+    echoed, so it cannot reach the terminal or a CI log."""
+    name = "--base-url (or SAKARI_BASE_URL)"
+    try:
+        parts = urlsplit(base_url)
+    except ValueError as exc:
+        raise UsageError(f"{name} is not a URL: {exc}") from exc
+    if "@" in parts.netloc:
+        raise UsageError(
+            f"{name} holds a user name or password ('user:password@'): remove "
+            "it; credentials come from SAKARI_CLIENT_ID and SAKARI_CLIENT_SECRET "
+            "(or SAKARI_TOKEN)"
+        )
+    if "?" in base_url or "#" in base_url:
+        raise UsageError(
+            f"{name} has a query or a fragment ('?...' or '#...'): remove it and "
+            "give the host root, e.g. https://api.sakari.io"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--base-url={base_url!r} is not an http(s) URL with a host")
+    try:
+        unusable = parts.port == 0
+    except ValueError:
+        unusable = True
+    if unusable:
+        raise UsageError(f"--base-url={base_url!r} has no usable port (1 to 65535)")
+    return base_url.rstrip("/")
 
 
 def target_from_env(base_url: str) -> Target:
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--base-url={base_url!r} is not an http(s) URL with a host")
     env = os.environ
     account = env.get("SAKARI_ACCOUNT_ID")
     token = env.get("SAKARI_TOKEN")
@@ -320,17 +391,43 @@ def target_from_env(base_url: str) -> Target:
             "set SAKARI_CLIENT_ID and SAKARI_CLIENT_SECRET (or SAKARI_TOKEN) "
             "for a live run"
         )
-    return Target(base_url.rstrip("/"), account, client_id, secret, token)
+    if token and not is_bearer_token(token):
+        # Never echoed: the value is a credential, however malformed.
+        raise UsageError(f"SAKARI_TOKEN is not a bearer token: {BEARER_RULE}")
+    return Target(base_url, account, client_id, secret, token)
 
 
-def finish(result: RunResult, report_dir: Path, *, redact: bool = True) -> int:
-    """Write the reports and the terminal summary. Redaction happens here, once,
-    before anything of the run is written anywhere."""
-    result = for_reports(result, redact=redact)
-    written = write_reports(result, report_dir)
-    print(render_terminal(result))
+def finish(result: RunResult, args: argparse.Namespace, profile: Profile) -> int:
+    """Redaction happens here, once, before anything of the run is written
+    anywhere: the history, the reports and the terminal all get the masked run.
+    A history that fails now still gets the reports written first."""
+    shown = for_reports(result, redact=args.redact)
+    failure = record_history(shown, args.history, profile, redact=args.redact)
+    written = write_reports(shown, args.report_dir)
+    print(render_terminal(shown))
     print(f"reports: {', '.join(str(p) for p in written)}")
-    return result.verdict.exit_code
+    if failure is not None:
+        raise failure
+    return shown.verdict.exit_code
+
+
+def record_history(
+    shown: RunResult, path: Path, profile: Profile, *, redact: bool
+) -> UsageError | None:
+    """Record the masked run; the error, if recording failed."""
+    known = len(shown.findings)
+    failure = None
+    try:
+        with History(path) as history:
+            history.record(shown, profile)
+    except UsageError as exc:
+        failure = exc
+    except (OSError, sqlite3.Error) as exc:
+        failure = UsageError(f"cannot record the run in history {str(path)!r}: {exc}")
+    # The history adds permitted changes, described with this run's values.
+    added = dataclasses.replace(shown, findings=shown.findings[known:])
+    shown.findings[known:] = for_reports(added, redact=redact).findings
+    return failure
 
 
 def run_sandbox(args: argparse.Namespace) -> int:

@@ -46,6 +46,15 @@ JSON_TYPES = (
     (dict, "object"),
 )
 CASE_SPLIT = re.compile(r"[_\-\s]+|(?<=[a-z0-9])(?=[A-Z])")
+# jsonschema-rs answers is_valid at any depth, but converting an error's instance
+# back to Python stops at 255 nested arrays and objects with a ValueError carrying
+# this text. Valid bodies never get there, so the hot path pays nothing for it.
+RECURSION_LIMIT = "Recursion limit reached"
+MAX_ERROR_DEPTH = 255
+
+
+class NestingTooDeep(Exception):
+    """The validator rejected a value it cannot describe: too deeply nested."""
 
 
 def json_type(value: Any) -> str:
@@ -142,7 +151,11 @@ class Engine:
         if validator.is_valid(parsed.value):
             # Parse findings are duplicate keys and invalid JSON, never claimed.
             return list(parsed.findings)
-        findings = parsed.findings + self.drift_of(parsed.value, validator)
+        try:
+            drift = self.drift_of(parsed.value, validator)
+        except NestingTooDeep:
+            return [nesting_too_deep()]
+        findings = parsed.findings + drift
         if parsed.claimed:
             findings = [f for f in findings if not claimed(f, parsed.claimed)]
         return findings
@@ -151,14 +164,26 @@ class Engine:
         validator = self.validator(ref)
         if validator.is_valid(value):
             return []
-        return self.drift_of(value, validator)
+        try:
+            return self.drift_of(value, validator)
+        except NestingTooDeep:
+            return [nesting_too_deep()]
 
     def drift_of(self, value: Any, validator: Any) -> list[Finding]:
         """Classify every error of a value ``validator`` has already rejected
-        (``is_valid`` is the cheap question; ``iter_errors`` the costly one)."""
+        (``is_valid`` is the cheap question; ``iter_errors`` the costly one).
+
+        Raises :class:`NestingTooDeep` when an error sits in a value nested
+        deeper than the validator can hand back.
+        """
         findings: list[Finding] = []
-        for error in validator.iter_errors(value):
-            findings.extend(self.classify(error))
+        try:
+            for error in validator.iter_errors(value):
+                findings.extend(self.classify(error))
+        except ValueError as exc:
+            if RECURSION_LIMIT not in str(exc):
+                raise
+            raise NestingTooDeep from None
         findings = drop_shadowed(findings)
         findings += probable_renames(findings, self.contract)
         return findings
@@ -356,6 +381,21 @@ def infra_error(exchange: Exchange, source: Source) -> InfraError | None:
         message = f"status {exchange.status}"
         return InfraError(ErrorKind.SERVER_ERROR, message, source)
     return None
+
+
+def nesting_too_deep() -> Finding:
+    """The one finding of a body the validator rejects but cannot describe."""
+    return Finding(
+        kind=Kind.INVALID_JSON,
+        severity=Severity.BREAKING,
+        path="$",
+        message=(
+            "body nests arrays and objects too deep to check: the validator "
+            f"reports on values nested at most {MAX_ERROR_DEPTH} levels deep"
+        ),
+        expected=f"at most {MAX_ERROR_DEPTH} levels of nesting",
+        detail="nesting too deep",
+    )
 
 
 def undocumented_status(status: int, documented: set[str]) -> Finding:

@@ -6,13 +6,17 @@ The format comes from the file name:
 - ``.jsonl``, ``.ndjson``: one JSON value per line, either a body or an exchange
   record ``{"status": 200, "headers": {...}, "body": ...}`` with an optional
   ``"url"`` (or ``"path"``) and ``"method"``. A string ``body`` is the raw text
-  as served; any other JSON value is the body itself.
+  as served; any other JSON value is the body itself (null: no body).
 - ``.har``: HAR 1.2; only GET entries on the call endpoints are checked.
 - ``.yaml``, ``.yml``: VCR cassettes as schemathesis writes them (``--report vcr``).
+  YAML aliases are refused: an interaction that uses one is unreadable,
+  so no alias can expand into gigabytes.
 
 Memory stays flat: JSON Lines are read a line at a time, HAR files by a small
 incremental scanner that holds one entry, cassettes one interaction at a time.
-A ``.json`` body is read whole; it is a single record.
+A ``.json`` body is read whole; it is a single record. A ``.json`` file or a
+JSON Lines line longer than MAX_RECORD bytes is an unreadable record, read no
+further than the limit.
 
 A record that cannot be read becomes a :class:`Record` with a ``problem`` naming
 why; the reader then goes on with the next record when the container allows it.
@@ -50,6 +54,15 @@ SCALAR = re.compile(rb'[^ \t\r\n,:\[\]{}"]++')
 WHITE = re.compile(rb"[ \t\r\n]*+")
 STRUCTURE = re.compile(rb'["\[\]{}]')
 CASSETTE_KEYS = (b"http_interactions:", b"interactions:")
+# Longest record read from a .json file or a JSON Lines line. A call response is
+# a few kilobytes; this is room for a list page or a pathological value that is
+# still worth reporting, and keeps one record from taking the machine's memory.
+MAX_RECORD = 64 << 20
+TOO_LONG = f"record is longer than {MAX_RECORD >> 20} MiB; not read"
+# Status codes an HTTP response can carry (RFC 9110 section 15).
+STATUS_CODES = range(100, 600)
+ALIASES = "YAML aliases are not allowed in a cassette"
+BAD_HEADERS = "headers must be an object of strings or a list of {name, value} strings"
 
 
 @dataclass(slots=True)
@@ -96,9 +109,13 @@ def call_operation(url: str) -> str | None:
 
 def read_json(path: Path) -> Iterator[Record]:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_RECORD + 1)
     except OSError as exc:
         yield Record(str(path), 1, problem=f"cannot read: {exc.strerror}")
+        return
+    if len(raw) > MAX_RECORD:
+        yield Record(str(path), 1, problem=TOO_LONG)
         return
     yield json_record(str(path), 1, parse_body(raw), body_file=True)
 
@@ -106,8 +123,8 @@ def read_json(path: Path) -> Iterator[Record]:
 def read_jsonl(path: Path) -> Iterator[Record]:
     name = str(path)
     try:
-        with open_lines(path) as lines:
-            for number, line in enumerate(lines, 1):
+        with open_lines(path) as stream:
+            for number, line in enumerate(bounded_lines(stream), 1):
                 record = jsonl_record(name, number, line)
                 if record is not None:
                     yield record
@@ -119,14 +136,51 @@ def open_lines(path: Path) -> BinaryIO:
     return path.open("rb", buffering=LINE_BUFFER)
 
 
+def bounded_lines(
+    stream: BinaryIO, limit: int = MAX_RECORD
+) -> Iterator[bytes | bytearray | None]:
+    """Each line of ``stream``, or None for a line longer than ``limit`` bytes.
+
+    Lines are read a piece at a time, so memory never holds more of a line than
+    ``limit`` (a plain ``readline`` holds all of it, and a copy while joining).
+    A line longer than a piece comes as a bytearray, which every parser here
+    takes as it takes bytes.
+    """
+    readline = stream.readline
+    step = min(CHUNK, limit)
+    while line := readline(step):
+        if len(line) < step or line.endswith(b"\n"):
+            yield line
+        else:
+            yield long_line(readline, line, step, limit)
+
+
+def long_line(
+    readline: Callable[[int], bytes], head: bytes, step: int, limit: int
+) -> bytearray | None:
+    """The rest of a line that began with ``head``, or None past ``limit``."""
+    whole: bytearray | None = bytearray(head)
+    while piece := readline(step):
+        if whole is not None and len(whole) + len(piece) > limit:
+            whole = None
+        if whole is not None:
+            whole += piece
+        if len(piece) < step or piece.endswith(b"\n"):
+            break
+    return whole
+
+
 def jsonl_record(
-    name: str, number: int, line: bytes, value: Any = UNCLEAN
+    name: str, number: int, line: bytes | bytearray | None, value: Any = UNCLEAN
 ) -> Record | None:
     """The record on one line of a JSON Lines file; None for a blank line.
 
-    ``value`` is the line's value when :func:`parse_clean` already read it, so a
-    caller that tried a fast path first does not parse the line twice.
+    ``line`` is None for a line :func:`bounded_lines` found too long. ``value``
+    is the line's value when :func:`parse_clean` already read it, so a caller
+    that tried a fast path first does not parse the line twice.
     """
+    if line is None:
+        return Record(name, number, problem=TOO_LONG)
     if number == 1 and line.startswith(BOM):
         line = line[len(BOM) :]
     if line.isspace() or not line:
@@ -161,15 +215,50 @@ def json_record(name: str, line: int, parsed: Parsed, *, body_file: bool) -> Rec
 
 
 def is_exchange_record(value: dict[str, Any]) -> bool:
-    return "status" in value and "body" in value and "success" not in value
+    """An object with a ``status`` or a ``body`` member and no ``success`` is an
+    exchange record; any other object is a bare body.
+
+    Every call response has ``success`` (the contract requires it), so a body
+    never reads as a record, while a recorder's line that lost a member still
+    does, and is then refused with a reason rather than checked as a body.
+    """
+    return ("status" in value or "body" in value) and "success" not in value
+
+
+def exchange_problem(value: dict[str, Any]) -> str | None:
+    """Why an exchange record cannot be read, or None."""
+    status = value.get("status")
+    if type(status) is not int or status not in STATUS_CODES:
+        return f"status must be an integer from 100 to 599, got {status!r}"
+    if "body" not in value:
+        return "an exchange record needs a body member (null for no body)"
+    for key in ("url", "path", "method"):
+        if not isinstance(value.get(key, ""), str):
+            return f"{key} must be a string, got {value[key]!r}"
+    headers = value.get("headers")
+    if headers is not None and not string_headers(headers):
+        return BAD_HEADERS
+    return None
+
+
+def string_headers(headers: Any) -> bool:
+    if isinstance(headers, dict):
+        return all(isinstance(v, str) for v in headers.values())
+    return isinstance(headers, list) and all(
+        isinstance(h, dict)
+        and isinstance(h.get("name"), str)
+        and isinstance(h.get("value"), str)
+        for h in headers
+    )
 
 
 def exchange_record(
     name: str, line: int, value: dict[str, Any], parsed: Parsed
 ) -> Record:
+    problem = exchange_problem(value)
+    if problem is not None:
+        return Record(name, line, problem=problem)
     status = value["status"]
-    if not isinstance(status, int) or isinstance(status, bool):
-        return Record(name, line, problem=f"status must be an integer, got {status!r}")
     headers = record_headers(value.get("headers"))
     if isinstance(headers, str):
         return Record(name, line, problem=headers)
@@ -537,7 +626,11 @@ def dedent(line: bytes, indent: int) -> bytes:
 
 def cassette_record(name: str, line: int, index: int, text: bytes) -> Record:
     try:
-        loaded = yaml.load(text.decode("utf-8"), Loader=yaml.CSafeLoader)
+        decoded = text.decode("utf-8")
+        alias = first_alias(decoded)
+        if alias is not None:
+            return Record(name, line + alias, index, problem=ALIASES)
+        loaded = yaml.load(decoded, Loader=yaml.CSafeLoader)
     except UnicodeDecodeError as exc:
         return Record(name, line, index, problem=f"not UTF-8 at byte {exc.start}")
     except yaml.YAMLError as exc:
@@ -558,6 +651,22 @@ def cassette_record(name: str, line: int, index: int, text: bytes) -> Record:
     if response is None:
         return Record(name, line, index, failed="no response was recorded")
     return cassette_exchange(Record(name, line, index), response, operation)
+
+
+def first_alias(text: str) -> int | None:
+    """0-based line of the first alias (``*name``) in ``text``, or None.
+
+    A loader keeps an alias as a shared reference, but anything that walks the
+    value (str(), a check) expands it: nine nested aliases of nine make 9**9
+    items out of a few hundred bytes. Events are read without building values,
+    so the check costs one pass and no expansion; text with no ``*`` skips it.
+    """
+    if "*" not in text:
+        return None
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return int(event.start_mark.line)
+    return None
 
 
 def cassette_exchange(record: Record, response: Any, operation: str) -> Record:

@@ -10,6 +10,7 @@ request the API requires.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from .drift import Engine, Exchange, Outcome, group
+from .errors import UsageError
 from .findings import ErrorKind, Finding, InfraError, Kind, Severity, Source
-from .http import PoliteClient, Reply, RetryBudget
+from .http import PoliteClient, Reply, RetryBudget, is_bearer_token
 from .redact import register_secret
 from .result import RunResult, utcnow
 from .schema import CALL_PATH, LIST_PATH, TOKEN_PATH, Contract
@@ -30,6 +32,7 @@ logger = logging.getLogger("sakari_contract")
 
 PAGE_SIZE = 100
 Progress = Callable[[str], None]
+BEARER_RULE = "RFC 6750 allows ASCII letters, digits, '-._~+/' and trailing '='"
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class LiveRun:
     result: RunResult = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.target.token and not is_bearer_token(self.target.token):
+            raise UsageError(f"the token is not a bearer token: {BEARER_RULE}")
         self.engine = Engine(self.contract, strict=self.options.strict)
         register_secret(self.target.client_secret, self.target.token)
         self.result = RunResult(command="check", target=self.target.base_url)
@@ -136,24 +141,31 @@ class LiveRun:
         reply = self.client.post_json(TOKEN_PATH, payload, source)
         if reply.error is not None or reply.status != 200:
             self.record_auth_failure(reply, source)
+            self.stop_if_asked_to_wait(reply)
             return None
         value, findings = self.engine.check_body(reply.body, ref_of("TokenResponse"))
         self.add_findings(findings, source)
         token = value.get("access_token") if isinstance(value, dict) else None
         if not isinstance(token, str) or not token:
-            self.result.errors.append(
-                InfraError(ErrorKind.AUTH_FAILED, "token response had no token", source)
-            )
+            self.auth_failed("token response had no token", source)
             return None
         register_secret(token)
+        if not is_bearer_token(token):
+            # It could not be sent, and asking again would get the same token.
+            self.auth_failed(f"the token is not a bearer token: {BEARER_RULE}", source)
+            return None
         return token
+
+    def auth_failed(self, message: str, source: Source) -> None:
+        self.result.errors.append(InfraError(ErrorKind.AUTH_FAILED, message, source))
 
     def record_auth_failure(self, reply: Reply, source: Source) -> None:
         if reply.error is not None:
             self.result.errors.append(reply.error)
             return
-        message = f"token request answered {reply.status}; check the credentials"
-        self.result.errors.append(InfraError(ErrorKind.AUTH_FAILED, message, source))
+        self.auth_failed(
+            f"token request answered {reply.status}; check the credentials", source
+        )
 
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -270,6 +282,9 @@ class LiveRun:
                 ErrorKind.AUTH_FAILED, "the token was refused (401)", source
             )
         if reply.error is not None:
+            if reply.asked_wait is not None:
+                self.result.errors.append(reply.error)
+                self.stop_if_asked_to_wait(reply)
             return None, self.infra([reply.error])
         exchange = Exchange(reply.status, reply.headers, reply.body, operation)
         outcome = self.engine.check_exchange(exchange, source)
@@ -291,6 +306,17 @@ class LiveRun:
                 f"{errors[-1]}"
             )
         return Outcome(errors=errors)
+
+    def stop_if_asked_to_wait(self, reply: Reply) -> None:
+        """A target that asks for a longer wait than the budget has left gets
+        no more requests: going on would ignore what it asked."""
+        if reply.asked_wait is None:
+            return
+        raise GiveUp(
+            f"stopped: the target asked to wait {math.ceil(reply.asked_wait)} s "
+            f"(Retry-After), beyond what the retry budget had left "
+            f"({self.budget.left()})"
+        )
 
     def add_findings(self, findings: list[Finding], source: Source) -> None:
         for finding in findings:

@@ -1,13 +1,15 @@
 """Parse a response body exactly, keeping what a lenient parser hides.
 
 orjson is the fast path. Duplicate keys (silently last-wins in most parsers),
-non-finite literals such as ``NaN`` (not JSON, RFC 8259 section 6) and a UTF-8
-byte order mark become findings; the rest of the body is still parsed and checked.
+non-finite literals such as ``NaN`` (not JSON, RFC 8259 section 6), numbers too
+large for a double (``1e400``), and a UTF-8 byte order mark become findings; the
+rest of the body is still parsed and checked.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +37,20 @@ class NonFinite(float):
         made = super().__new__(cls, literal.replace("Infinity", "inf"))
         made.literal = literal
         return made
+
+
+class OutOfRange(NonFinite):
+    """A number such as ``1e400`` that only a double's infinity could hold.
+
+    RFC 8259 section 6 lets a parser limit the range of numbers; a value past
+    it would silently become infinity (or null in a validator), so it is
+    reported where it stands.
+    """
+
+
+def parse_number(text: str) -> float:
+    value = float(text)
+    return OutOfRange(text) if math.isinf(value) else value
 
 
 class KeyedObject(dict[str, Any]):
@@ -117,7 +133,12 @@ def parse_exact(raw: bytes, parsed: Parsed) -> Parsed:
     except UnicodeDecodeError as exc:
         return failed(parsed, f"not UTF-8 at byte {exc.start}", "bad encoding")
     try:
-        value = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=NonFinite)
+        value = json.loads(
+            text,
+            object_pairs_hook=pairs_hook,
+            parse_constant=NonFinite,
+            parse_float=parse_number,
+        )
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         # Some of json's messages already end in "at".
@@ -129,14 +150,22 @@ def parse_exact(raw: bytes, parsed: Parsed) -> Parsed:
         # Python refuses to convert integers of more than 4300 digits
         # (sys.get_int_max_str_digits), a guard against quadratic parsing.
         return failed(parsed, "an integer too long to read", "integer too long")
+    if isinstance(value, OutOfRange):
+        return failed(parsed, f"{value.literal} is out of range", "number out of range")
     if isinstance(value, NonFinite):
         return failed(
             parsed, f"{value.literal} is not JSON", f"{value.literal} literal"
         )
     parsed.value = value
-    for path, problem in walk_problems(value, "$"):
-        parsed.findings.append(problem)
-        parsed.claimed.add(path)
+    try:
+        for path, problem in walk_problems(value, "$"):
+            parsed.findings.append(problem)
+            parsed.claimed.add(path)
+    except RecursionError:
+        # json.loads stopped just short of its own limit; the walk, a few frames
+        # deeper on the stack, did not.
+        fresh = Parsed(findings=[f for f in parsed.findings if f.path == "$"])
+        return failed(fresh, "nesting too deep to parse", "nesting too deep")
     return parsed
 
 
@@ -175,7 +204,7 @@ def walk_problems(node: Any, path: str) -> Iterator[tuple[str, Finding]]:
         at = child(path, key)
         if isinstance(value, NonFinite):
             node[key] = None
-            yield at, non_finite_finding(at, value.literal)
+            yield at, non_finite_finding(at, value)
         elif isinstance(value, str) and not is_unicode(value):
             # A lone surrogate escape ("\ud800") parses but is no Unicode text;
             # the replacement keeps the type so the rest is still checked.
@@ -201,7 +230,8 @@ def surrogate_finding(path: str, value: str) -> Finding:
         message=f"string {value!a} holds a lone surrogate, which is not Unicode "
         "text (RFC 8259 section 8.2)",
         expected="Unicode text",
-        observed=value.encode("utf-8", "backslashreplace").decode("ascii"),
+        # Only the surrogates become escapes; other text stays as it was.
+        observed=value.encode("utf-8", "backslashreplace").decode("utf-8"),
         detail="lone surrogate",
     )
 
@@ -218,15 +248,22 @@ def duplicate_finding(path: str, key: str, times: int) -> Finding:
     )
 
 
-def non_finite_finding(path: str, literal: str) -> Finding:
+def non_finite_finding(path: str, number: NonFinite) -> Finding:
+    literal = number.literal
+    if isinstance(number, OutOfRange):
+        message = f"{literal} is out of the range of a double (RFC 8259 section 6)"
+        detail = "number out of range"
+    else:
+        message = f"{literal} is not a JSON number (RFC 8259 section 6)"
+        detail = f"{literal} literal"
     return Finding(
         kind=Kind.INVALID_JSON,
         severity=Severity.BREAKING,
         path=path,
-        message=f"{literal} is not a JSON number (RFC 8259 section 6)",
+        message=message,
         expected="a finite number",
         observed=literal,
-        detail=f"{literal} literal",
+        detail=detail,
     )
 
 

@@ -11,8 +11,13 @@ previous run's and reports, as ``permitted_change`` info findings:
 - an optional field that became always absent, or always null;
 - a new value in an open string field such as ``phoneNumber.type``.
 
-Values are kept only for the open string fields named in OPEN_STRING_FIELDS, so
-the history never stores a contact's name, email or number.
+Only fields the contract documents are profiled. An undocumented key can be
+anything, an email address or a name among them, and is reported as an
+``undocumented_field`` finding anyway; keeping to the contract's paths also bounds
+how deep a walk of a body goes, however deeply the body nests. Values are kept
+only for the open string fields named in OPEN_STRING_FIELDS, masked like any
+report value where they look personal, so the history never stores a contact's
+name, email or number.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .findings import Finding, Kind, Severity, generic_path
-from .paths import child
+from .paths import child, leaf
+from .redact import mask, mask_text
 from .schema import load_contract
 
 # Plain strings in the documentation with no enum: the provider may add values
@@ -88,12 +94,16 @@ class Profile:
     def _value(self, path: str, value: Any, parent: str) -> None:
         if isinstance(value, dict):
             self._stats(path, parent).objects += 1
+            known = documented_paths()
             for key, item in value.items():
-                self._field(child(path, str(key)), item, path)
+                at = child(path, str(key))
+                if at in known:
+                    self._field(at, item, path)
         elif isinstance(value, list):
             items = f"{path}[*]"
-            for item in value:
-                self._value(items, item, parent=path)
+            if items in documented_paths():
+                for item in value:
+                    self._value(items, item, parent=path)
         elif isinstance(value, str):
             self._string(path, value, parent)
 
@@ -112,7 +122,7 @@ class Profile:
         if style is not None:
             stats.styles.update(style)
         elif path in OPEN_STRING_FIELDS and len(stats.values) < MAX_VALUES:
-            stats.values.add(value[:MAX_VALUE_LENGTH])
+            stats.values.add(masked_value(leaf(path), value))
 
     def _stats(self, path: str, parent: str) -> FieldStats:
         stats = self.fields.get(path)
@@ -125,6 +135,15 @@ class Profile:
 
 # Absorbs what a profile past MAX_FIELDS would have recorded.
 _OVERFLOW = FieldStats(parent="")
+
+
+@functools.lru_cache(maxsize=1024)
+def masked_value(key: str, value: str) -> str:
+    """What the history may keep of a value: masked where it looks personal
+    (whole, then inside), then cut short. Open string fields repeat a handful of
+    values, so the cache spares the patterns on almost every body."""
+    masked = mask(value, key)
+    return mask_text(str(masked))[:MAX_VALUE_LENGTH]
 
 
 def timestamp_style(value: str) -> set[str] | None:
@@ -203,9 +222,10 @@ def _absent(path: str, before: FieldStats, current: Profile) -> Finding | None:
 
 @functools.cache
 def documented_paths() -> frozenset[str]:
-    """Generic paths of every field the contract's call response declares."""
+    """Generic paths of every field the contract's call response declares, of
+    the items of its arrays (``lists[*]``), and the body's root."""
     schema = load_contract().resolved("CallResponse")
-    return frozenset(_walk_schema(schema, "$"))
+    return frozenset(["$", *_walk_schema(schema, "$")])
 
 
 def _walk_schema(schema: dict[str, Any], path: str) -> Iterable[str]:
@@ -214,6 +234,7 @@ def _walk_schema(schema: dict[str, Any], path: str) -> Iterable[str]:
         yield at
         yield from _walk_schema(sub, at)
     if isinstance(schema.get("items"), dict):
+        yield f"{path}[*]"
         yield from _walk_schema(schema["items"], f"{path}[*]")
 
 

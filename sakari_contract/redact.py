@@ -32,6 +32,7 @@ import re
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from .findings import Finding, InfraError, Kind, Source
 from .paths import leaf
@@ -60,6 +61,14 @@ TEXT_EMAIL = re.compile(
     r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
 TEXT_E164 = re.compile(r"(?<![\w+])\+[1-9](?:[ -]?\d){6,14}(?!\d)")
+# The same, percent-encoded as in a request URL (RFC 3986 section 2.1): "@" is
+# %40, "+" is %2B, a space %20. The token is taken of the decoded text, so an
+# address reads the same masked whether it was encoded or not.
+TEXT_EMAIL_ENCODED = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+"
+    r"%40[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
+TEXT_E164_ENCODED = re.compile(r"(?<![\w+%])%2[Bb][1-9](?:(?:[ -]|%20)?\d){6,14}(?!\d)")
 TEXT_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 TEXT_CREDENTIAL = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{6,}")
 TEXT_SECRET_PARAM = re.compile(
@@ -168,14 +177,19 @@ def token(sort: str, text: str) -> str:
 
 def mask_text(text: str) -> str:
     """``text`` with registered secrets, bearer credentials, JSON Web Tokens,
-    secret query parameters, emails and E.164 numbers masked."""
+    secret query parameters, emails and E.164 numbers masked, the last two also
+    when percent-encoded (``a%40b.org``, ``%2B14155550100``)."""
     for secret in sorted(registered_secrets(), key=len, reverse=True):
         text = text.replace(secret, SECRET)
     text = TEXT_CREDENTIAL.sub(lambda m: f"{m[1]}{m[2]}{SECRET}", text)
     text = TEXT_JWT.sub(SECRET, text)
     text = TEXT_SECRET_PARAM.sub(lambda m: f"{m[1]}{m[2]}{SECRET}", text)
     text = TEXT_EMAIL.sub(lambda m: token("email", m[0]), text)
-    return TEXT_E164.sub(lambda m: token("phone", m[0]), text)
+    text = TEXT_E164.sub(lambda m: token("phone", m[0]), text)
+    if "%" not in text:
+        return text
+    text = TEXT_EMAIL_ENCODED.sub(lambda m: token("email", unquote(m[0])), text)
+    return TEXT_E164_ENCODED.sub(lambda m: token("phone", unquote(m[0])), text)
 
 
 def mask_deep(value: Any, key: str | None = None, *, by_key: bool = True) -> Any:

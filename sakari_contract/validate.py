@@ -12,7 +12,8 @@ body. The counts say what happened to each record:
 - ``infra_errors``: recorded exchanges that show a failure of the infrastructure
   (no response, a body cut short, 429, 5xx): each is an error, not drift.
 
-So ``records_read`` is the sum of the other four.
+So ``records_read`` is the sum of the other four. A file named twice (or by two
+paths that resolve to it) is read once, and a note says so.
 
 An unreadable record leaves part of the input unchecked, so the run is marked
 incomplete: its verdict is never ``conform``.
@@ -33,13 +34,14 @@ from .ingest import (
     READERS,
     Reader,
     Record,
+    bounded_lines,
     jsonl_record,
     open_lines,
     read_jsonl,
     reader_for,
     unreadable_file,
 )
-from .parsing import parse_clean
+from .parsing import UNCLEAN, parse_clean
 from .result import RunResult, utcnow
 from .schema import CALL_PATH, Contract
 
@@ -55,12 +57,15 @@ def run_validate(
     paths: list[Path], *, strict: bool, contract: Contract, observe: Observe = None
 ) -> RunResult:
     """Check every record in ``paths``; raise UsageError before reading any
-    record if a path is missing, a directory, or of an unknown format.
-    ``observe`` gets every parsed 200 body of Get call (for the history)."""
+    record if a path is missing, a directory, not a regular file (a device, a
+    FIFO) or of an unknown format. ``observe`` gets every parsed 200 body of Get
+    call (for the history)."""
     readers = [(path, usable_reader(path)) for path in paths]
+    readers, repeated = once_each(readers)
     run = Run(Engine(contract, strict=strict))
     run.observe = observe
-    result = RunResult(command="validate", target=" ".join(map(str, paths)))
+    target = " ".join(str(path) for path, _ in readers)
+    result = RunResult(command="validate", target=target)
 
     for path, reader in readers:
         logger.debug("validating %s", path)
@@ -73,7 +78,7 @@ def run_validate(
     result.findings = list(run.findings.values())
     result.errors = list(run.errors.values())
     result.counts.update(run.counts())
-    result.notes = run.notes_with_overflow()
+    result.notes = repeated + run.notes_with_overflow()
     result.incomplete = run.unreadable > 0
     result.finished = utcnow()
     return result
@@ -84,6 +89,12 @@ def usable_reader(path: Path) -> Reader:
         raise UsageError(f"{path}: no such file")
     if path.is_dir():
         raise UsageError(f"{path} is a directory; pass the files inside it")
+    if not path.is_file():
+        # A device or a FIFO never ends, or ends when someone else decides.
+        raise UsageError(
+            f"{path} is not a regular file (a device, a FIFO or a socket); "
+            "save the traffic to a file and pass that"
+        )
     if not os.access(path, os.R_OK):
         raise UsageError(f"{path}: permission denied")
     reader = reader_for(path)
@@ -94,6 +105,24 @@ def usable_reader(path: Path) -> Reader:
             f"expected one of {known}"
         )
     return reader
+
+
+def once_each(
+    readers: list[tuple[Path, Reader]],
+) -> tuple[list[tuple[Path, Reader]], list[str]]:
+    """The readers with each file once (by its resolved path), and a note for
+    every path left out."""
+    seen: dict[Path, Path] = {}
+    kept: list[tuple[Path, Reader]] = []
+    notes: list[str] = []
+    for path, reader in readers:
+        resolved = path.resolve()
+        if resolved in seen:
+            notes.append(f"{path} is the same file as {seen[resolved]}; checked once")
+            continue
+        seen[resolved] = path
+        kept.append((path, reader))
+    return kept, notes
 
 
 def where(record: Record) -> str:
@@ -125,12 +154,14 @@ class Run:
     def check_jsonl(self, path: Path) -> None:
         name = str(path)
         try:
-            with open_lines(path) as lines:
-                self.check_lines(name, enumerate(lines, 1))
+            with open_lines(path) as stream:
+                self.check_lines(name, enumerate(bounded_lines(stream), 1))
         except OSError as exc:
             self.check_record(unreadable_file(name, exc))
 
-    def check_lines(self, name: str, lines: Iterable[tuple[int, bytes]]) -> None:
+    def check_lines(
+        self, name: str, lines: Iterable[tuple[int, bytes | bytearray | None]]
+    ) -> None:
         """The hot path. A line holding a valid bare body costs one parse, the
         duplicate-key proof and one ``is_valid``: no Record, no Parsed, no
         function layers. Any other line (drift, an exchange record, a broken or
@@ -141,9 +172,10 @@ class Run:
         valid = 0
         try:
             for number, line in lines:
-                value = parse_clean(line)
-                # Without a "body" member, a JSON object is a bare body, never
-                # an exchange record (see ingest.is_exchange_record).
+                # None is a line too long to read (see ingest.bounded_lines).
+                value = UNCLEAN if line is None else parse_clean(line)
+                # A valid body has "success", so it is never an exchange record
+                # (see ingest.is_exchange_record); "body" is the cheap refusal.
                 if type(value) is dict and "body" not in value and is_valid(value):
                     valid += 1
                     if observe is not None:

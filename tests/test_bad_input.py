@@ -56,6 +56,19 @@ VALIDATE: dict[str, tuple[int, str]] = {
     "huge-integer.json": (1, "an integer too long to read"),
     "lone-surrogate.json": (1, "holds a lone surrogate"),
     "lone-surrogate-key.json": (1, "holds a lone surrogate"),
+    "lone-surrogate-beside-accent.json": (1, "'caf\\xe9\\ud800' holds a lone"),
+    "deep-nesting-300.json": (1, "at most 255 levels deep"),
+    "deep-nesting-700.jsonl": (1, "at most 255 levels deep"),
+    "number-out-of-range.json": (1, "1e400 is out of the range of a double"),
+    "cassette-yaml-aliases.yaml": (
+        3,
+        "cassette-yaml-aliases.yaml line 4 (entry 0): YAML aliases are not allowed",
+    ),
+    "exchange-impossible-fields.jsonl": (
+        3,
+        "exchange-impossible-fields.jsonl line 1: status must be an integer from "
+        "100 to 599, got -1",
+    ),
 }
 OPTIONS: dict[str, tuple[list[str], int, str]] = {
     "waivers-invalid-yaml.yaml": (

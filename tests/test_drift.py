@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from sakari_contract.drift import Engine, Exchange, group
@@ -341,3 +342,99 @@ def test_mask_is_stable_and_leaves_other_values(engine):
     assert mask("2024-05-01 12:00:00") == "2024-05-01 12:00:00"
     assert mask(123, "duration") == 123
     assert mask({"id": "c1", "lastName": "Bloggs"})["id"] == "c1"
+
+
+def nested_body(body: dict[str, Any], depth: int) -> bytes:
+    """The body without its ``success`` (so the validator's error is about the
+    root) and with an undocumented member that makes it ``depth`` arrays and
+    objects deep, counting the root and ``data``. Written as text: the standard
+    encoders stop short of such depths."""
+    changed = copy.deepcopy(body)
+    del changed["success"]
+    inner = depth - 2
+    opening = "".join('{"k":' if level % 2 else "[" for level in range(inner))
+    closing = "".join("}" if level % 2 else "]" for level in reversed(range(inner)))
+    extra = f'"extra":{opening}"x"{closing},'
+    return json.dumps(changed).replace('"data": {', '"data": {' + extra, 1).encode()
+
+
+@pytest.mark.parametrize("depth", [256, 300, 700])
+def test_body_nested_deeper_than_the_validator_reports_is_one_invalid_json(
+    engine, body, depth
+):
+    raw = nested_body(body, depth)
+    # A repeated key sends the body down the exact parser too.
+    duplicated = raw.replace(b'{"data": {', b'{"data": {"id": 1, ', 1)
+
+    too_deep = [
+        (
+            Kind.INVALID_JSON,
+            "$",
+            B,
+            "at most 255 levels of nesting",
+            None,
+            "nesting too deep",
+        )
+    ]
+    for sent in (raw, duplicated):
+        outcome = engine.check_exchange(exchange(sent, "application/json"), Source())
+        assert summary(outcome.findings) == too_deep
+    assert summary(engine.check_value(orjson.loads(raw), CALL)) == too_deep
+    message = engine.check_body(raw, CALL)[1][0].message
+    assert message == (
+        "body nests arrays and objects too deep to check: the validator reports "
+        "on values nested at most 255 levels deep"
+    )
+
+
+def test_body_nested_as_deep_as_the_validator_reports_is_checked(engine, body):
+    _, findings = engine.check_body(nested_body(body, 255), CALL)
+
+    assert [(f.kind, f.path) for f in findings] == [
+        (Kind.MISSING_REQUIRED, "$.success"),
+        (Kind.UNDOCUMENTED_FIELD, "$.data.extra"),
+    ]
+
+
+@pytest.mark.parametrize("number", [b"1e400", b"-1.5E+999"])
+def test_number_past_a_double_is_invalid_json_not_null(engine, body, number):
+    raw = json.dumps(body).encode()
+    duration = f'"duration": {body["data"]["duration"]}'.encode()
+    raw = raw.replace(duration, b'"duration": ' + number)
+
+    _, findings = engine.check_body(raw, CALL)
+
+    assert summary(findings) == [
+        (
+            Kind.INVALID_JSON,
+            "$.data.duration",
+            B,
+            "a finite number",
+            number.decode(),
+            "number out of range",
+        )
+    ]
+    assert findings[0].message == (
+        f"{number.decode()} is out of the range of a double (RFC 8259 section 6)"
+    )
+
+
+def test_lone_surrogate_beside_other_non_ascii_text(engine, body):
+    raw = (
+        json.dumps(body)
+        .encode()
+        .replace(b'"direction": "inbound"', b'"direction": "\\u00e9t\\u00e9 \\ud800"')
+    )
+
+    _, findings = engine.check_body(raw, CALL)
+
+    assert summary(findings) == [
+        (
+            Kind.INVALID_JSON,
+            "$.data.direction",
+            B,
+            "Unicode text",
+            "été \\ud800",
+            "lone surrogate",
+        )
+    ]

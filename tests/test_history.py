@@ -4,6 +4,7 @@ and a database that stays consistent under concurrent and killed writers."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import signal
@@ -217,6 +218,47 @@ def test_too_few_samples_say_nothing_about_absence() -> None:
     assert changes(before, after) == []
 
 
+def test_profile_keeps_documented_fields_only_and_masks_values(tmp_path: Path) -> None:
+    email, number = "leaky.person@pii-example.org", "+14155550999"
+    records = bodies(phoneNumber__provider=email, phoneNumber__type=number)
+    for record in records:
+        record["data"][email] = {"name": "Zoë Martin"}
+        record["data"]["contact"]["attributes"] = {"Zoë Martin": "VIP"}
+    profile = profile_of(records)
+    result = RunResult(command="validate", target=TARGET)
+    with History(tmp_path / "h.sqlite") as history:
+        history.record(result, profile)
+
+    stored = rows(tmp_path / "h.sqlite", "SELECT path, value_set FROM profiles")
+    paths = {path for path, _ in stored}
+    assert "$.data.contact.attributes" in paths
+    assert not [p for p in paths if "leaky" in p or "Zo" in p or "attributes." in p]
+    assert dict(stored)["$.data.phoneNumber.provider"] == json.dumps(
+        [f"<email:{short_hash(email)}>"]
+    )
+    assert dict(stored)["$.data.phoneNumber.type"] == json.dumps(
+        [f"<phone:{short_hash(number)}>"]
+    )
+
+
+def short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+def test_profile_walks_bodies_nested_past_the_recursion_limit() -> None:
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    records = bodies(count=1, extra=deep, phoneNumber__supportedDestinations=deep)
+
+    profile = profile_of(records)
+
+    assert profile.bodies == 1
+    assert profile.fields["$.data.phoneNumber.supportedDestinations"].present == 1
+    assert "$.data.phoneNumber.supportedDestinations[*][*]" not in profile.fields
+    assert "$.data.extra" not in profile.fields
+
+
 def validate(tmp_path: Path, records: list[dict[str, Any]]) -> tuple[int, dict]:
     data = tmp_path / "calls.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -278,7 +320,9 @@ for number in range(runs):
         Finding(Kind.TYPE_MISMATCH, Severity.BREAKING, f"$.data.n{number}", "x"),
     ]
     profile = Profile()
-    profile.observe({"data": {"status": "queued", "at": "2024-05-01T12:00:00Z"}})
+    profile.observe(
+        {"data": {"status": "queued", "created": {"at": "2024-05-01T12:00:00Z"}}}
+    )
     with History(path) as history:
         history.record(result, profile)
 """
@@ -353,7 +397,7 @@ def test_a_writer_killed_mid_transaction_leaves_no_partial_run(tmp_path: Path) -
             "runs": [(1,)],
             "run_findings": [(2,)],
             "findings": [(2,)],
-            "profiles": [(4,)],
+            "profiles": [(5,)],
         }
     )
     assert rows(db, "SELECT runs_seen FROM findings ORDER BY path") == [(1,), (1,)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,7 @@ def test_jsonl_exchange_records(tmp_path, body):
         "infra_errors": 1,
     }
     assert result.notes == [
-        f"{path} line 7: status must be an integer, got '200'",
+        f"{path} line 7: status must be an integer from 100 to 599, got '200'",
         "1 recorded requests on other endpoints were not checked",
     ]
 
@@ -418,3 +419,177 @@ def test_memory_stays_flat_on_large_files(tmp_path, body):
         # Files of about 5 and 10 MB; one chunk (1 MiB) and one record at a time.
         assert path.stat().st_size > 5_000_000
         assert peak < 3_000_000, (path.name, peak)
+
+
+# -- records that are impossible, files that never end --------------------------------
+
+
+def test_exchange_records_with_impossible_fields_are_unreadable(tmp_path, body):
+    path = tmp_path / "exchanges.jsonl"
+    headers = {"content-type": JSON}
+    records = [
+        {"status": -1, "headers": headers, "body": body},
+        {"status": 99999, "headers": headers, "body": body},
+        {"status": 200.5, "headers": headers, "body": body},
+        {"status": True, "headers": headers, "body": body},
+        {"status": None},
+        {"status": 200, "headers": {"content-type": 5}, "body": body},
+        {"status": 200, "headers": [{"name": "Content-Type", "value": 5}], "body": 1},
+        {"status": 200, "headers": ["content-type", JSON], "body": body},
+        {"status": 200, "url": 5, "body": body},
+        {"headers": headers, "body": body},
+        {"status": 200, "headers": headers},
+        {"status": 200, "headers": headers, "body": body},
+    ]
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in records))
+
+    result = validate(path)
+
+    headers_note = (
+        "headers must be an object of strings or a list of {name, value} strings"
+    )
+    assert result.notes == [
+        f"{path} line {n}: {why}"
+        for n, why in [
+            (1, "status must be an integer from 100 to 599, got -1"),
+            (2, "status must be an integer from 100 to 599, got 99999"),
+            (3, "status must be an integer from 100 to 599, got 200.5"),
+            (4, "status must be an integer from 100 to 599, got True"),
+            (5, "status must be an integer from 100 to 599, got None"),
+            (6, headers_note),
+            (7, headers_note),
+            (8, headers_note),
+            (9, "url must be a string, got 5"),
+            (10, "status must be an integer from 100 to 599, got None"),
+            (11, "an exchange record needs a body member (null for no body)"),
+        ]
+    ]
+    assert result.findings == [] and result.errors == []
+    assert counts(result) == {
+        "records_read": 12,
+        "responses": 1,
+        "unreadable": 11,
+        "other_endpoints": 0,
+        "infra_errors": 0,
+    }
+
+
+def test_a_body_with_success_is_never_an_exchange_record(tmp_path, body):
+    """The rule of ingest.is_exchange_record: "success" makes it a body, even
+    beside "status" and "body" members (undocumented fields of that body)."""
+    path = tmp_path / "bodies.jsonl"
+    path.write_bytes(orjson.dumps(body | {"status": 200, "body": None}))
+
+    result = validate(path)
+
+    assert [(f.kind, f.path) for f in result.findings] == [
+        (Kind.UNDOCUMENTED_FIELD, "$.status"),
+        (Kind.UNDOCUMENTED_FIELD, "$.body"),
+    ]
+    assert result.counts["responses"] == 1 and result.counts["unreadable"] == 0
+
+
+def test_jsonl_line_over_the_limit_is_unreadable_and_not_held(tmp_path, body):
+    path = tmp_path / "calls.jsonl"
+    drift = orjson.dumps(drifted(body, status="queued"))
+    with path.open("wb") as out:
+        out.write(orjson.dumps(body) + b"\n" + b'{"data": "')
+        # Sparse: a line of zeros longer than the limit, written in no time.
+        out.seek(ingest.MAX_RECORD + 1024 * 1024)
+        out.write(b'"}\n' + drift + b"\n")
+
+    peak, result = peak_bytes(path)
+
+    assert result.notes == [f"{path} line 2: record is longer than 64 MiB; not read"]
+    assert found(result) == [
+        (Kind.UNKNOWN_ENUM_VALUE, "$.data.status", 1, str(path), 3, None)
+    ]
+    assert counts(result)["records_read"] == 3
+    # One limit's worth of the line at most, never the whole of it.
+    assert peak < ingest.MAX_RECORD * 1.2, peak
+
+
+def test_json_file_over_the_limit_is_unreadable(tmp_path):
+    path = tmp_path / "body.json"
+    with path.open("wb") as out:
+        out.truncate(ingest.MAX_RECORD + 1)
+
+    result = validate(path)
+
+    assert result.notes == [f"{path} line 1: record is longer than 64 MiB; not read"]
+    assert result.counts["unreadable"] == 1 and result.findings == []
+
+
+def test_bounded_lines_passes_over_long_lines_in_pieces(tmp_path):
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(b"short\n" + b"x" * 50 + b"\nabcdefg\n" + b"y" * 9 + b"\nend")
+
+    with path.open("rb") as stream:
+        lines = list(ingest.bounded_lines(stream, limit=8))
+
+    assert lines == [b"short\n", None, b"abcdefg\n", None, b"end"]
+
+
+@pytest.mark.parametrize("name", ["zero.json", "zero.jsonl", "zero.yaml", "fifo.jsonl"])
+def test_paths_that_are_not_regular_files_are_refused(tmp_path, name):
+    path = tmp_path / name
+    if name.startswith("fifo"):
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+
+    with pytest.raises(UsageError) as caught:
+        validate(DATA / "doc_example_response.json", path)
+
+    assert str(caught.value) == (
+        f"{path} is not a regular file (a device, a FIFO or a socket); "
+        "save the traffic to a file and pass that"
+    )
+
+
+def test_cassette_alias_is_refused_per_interaction(tmp_path, body):
+    laughs = "".join(
+        f"  l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]\n" for n in range(1, 10)
+    )
+    path = tmp_path / "cassette.yaml"
+    path.write_text(
+        "http_interactions:"
+        + interaction(0, "string: " + json.dumps(json.dumps(body)))
+        + "\n- id: 'bomb'\n  l0: &l0 ['lol']\n"
+        + laughs
+        + f"  request: {{uri: '{CALL_URL}', method: GET, headers: {{x: *l6}}}}\n"
+        + interaction(2, "string: " + json.dumps(json.dumps(drifted(body, status="x"))))
+    )
+    bomb = path.read_text().splitlines().index("- id: 'bomb'") + 1
+
+    peak, result = peak_bytes(path)
+
+    assert result.notes == [
+        f"{path} line {bomb + 2} (entry 1): YAML aliases are not allowed in a cassette"
+    ]
+    assert [(f.kind, f.source.entry) for f in result.findings] == [
+        (Kind.UNKNOWN_ENUM_VALUE, 2)
+    ]
+    assert counts(result)["records_read"] == 3
+    assert peak < 3_000_000, peak
+
+
+def test_the_same_file_named_twice_is_checked_once(tmp_path, body):
+    path = tmp_path / "calls.jsonl"
+    path.write_bytes(orjson.dumps(drifted(body, status="queued")) + b"\n")
+    (tmp_path / "link.jsonl").symlink_to(path)
+    again = tmp_path / "sub" / ".." / "calls.jsonl"
+    (tmp_path / "sub").mkdir()
+
+    result = validate(path, again, tmp_path / "link.jsonl", path)
+
+    assert found(result) == [
+        (Kind.UNKNOWN_ENUM_VALUE, "$.data.status", 1, str(path), 1, None)
+    ]
+    assert counts(result)["records_read"] == 1
+    assert result.notes == [
+        f"{again} is the same file as {path}; checked once",
+        f"{tmp_path / 'link.jsonl'} is the same file as {path}; checked once",
+        f"{path} is the same file as {path}; checked once",
+    ]
+    assert result.target == str(path)

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from sakari_contract.errors import UsageError
 from sakari_contract.live import CheckOptions, LiveRun, Target
 from sakari_contract.sandbox.data import DOC_EXAMPLE
 from sakari_contract.schema import load_contract
@@ -17,7 +18,12 @@ Page = Callable[[int], dict]
 TOKEN = {"access_token": "header.payload.signature", "token_type": "Bearer"}
 
 
-def provider(list_page: Page, seen: list[str]) -> type[BaseHTTPRequestHandler]:
+def provider(
+    list_page: Page, seen: list[str], token: dict, retry_after: str | None
+) -> type[BaseHTTPRequestHandler]:
+    """A provider that answers ``token`` to the token request and, when
+    ``retry_after`` is set, 429 with that Retry-After to every Get call."""
+
     class Provider(BaseHTTPRequestHandler):
         # Nagle plus delayed ACK would add ~40 ms to every keep-alive answer.
         disable_nagle_algorithm = True
@@ -29,13 +35,15 @@ def provider(list_page: Page, seen: list[str]) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             seen.append(f"POST {self.path}")
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.answer(200, TOKEN)
+            self.answer(200, token)
 
         def do_GET(self) -> None:
             seen.append(f"GET {self.path}")
             if "/calls?" in self.path:
                 offset = int(self.path.split("offset=")[1].split("&")[0])
                 self.answer(200, list_page(offset))
+            elif retry_after is not None:
+                self.answer(429, error("RATE", "slow down"), retry_after)
             elif self.headers.get("Authorization") != "Bearer " + TOKEN["access_token"]:
                 self.answer(401, error("AUTH", "no"))
             elif self.path.endswith("/calls/known"):
@@ -45,9 +53,11 @@ def provider(list_page: Page, seen: list[str]) -> type[BaseHTTPRequestHandler]:
             else:
                 self.answer(404, error("CALL-404", "no such call"))
 
-        def answer(self, status: int, body: dict) -> None:
+        def answer(self, status: int, body: dict, retry_after: str = "") -> None:
             raw = json.dumps(body).encode()
             self.send_response(status)
+            if retry_after:
+                self.send_header("Retry-After", retry_after)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
@@ -72,12 +82,15 @@ def listing(ids: list[str], has_next: bool) -> dict:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Page], tuple[str, list[str]]]]:
+def serve() -> Iterator[Callable[..., tuple[str, list[str]]]]:
     servers: list[ThreadingHTTPServer] = []
 
-    def start(list_page: Page) -> tuple[str, list[str]]:
+    def start(
+        list_page: Page, token: dict = TOKEN, retry_after: str | None = None
+    ) -> tuple[str, list[str]]:
         seen: list[str] = []
-        server = ThreadingHTTPServer(("127.0.0.1", 0), provider(list_page, seen))
+        handler = provider(list_page, seen, token, retry_after)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}", seen
@@ -132,3 +145,68 @@ def test_only_the_token_request_is_not_a_get(serve) -> None:
     ]
     # list, the record, two generated ids, and the two auth checks.
     assert len(seen) == 1 + 1 + 1 + 2 + 2
+
+
+def test_a_wait_longer_than_the_budget_stops_asking_the_target(serve) -> None:
+    base_url, seen = serve(
+        lambda offset: listing(["known", "other"], has_next=False),
+        retry_after="999999",
+    )
+
+    result = run(base_url).result
+
+    # No second record, no probes, no auth checks after the target asked to wait.
+    assert seen == [
+        "POST /oauth2/token",
+        "GET /v1/accounts/AC1/calls?offset=0&limit=100",
+        "GET /v1/accounts/AC1/calls/known",
+    ]
+    assert str(result.verdict) == "infra"
+    assert result.incomplete is True
+    assert [(str(e.kind), e.message) for e in result.errors] == [
+        (
+            "rate_limited",
+            "429 rate limited; retries used: 0; asked to wait 999999 s "
+            "(Retry-After), beyond the retry budget",
+        )
+    ]
+    assert result.notes == [
+        "stopped: the target asked to wait 999999 s (Retry-After), beyond what "
+        "the retry budget had left (10 retries, 30 s)"
+    ]
+    assert result.retries["retries_used"] == 0
+
+
+@pytest.mark.parametrize(
+    "token", ["toké中文long", "tokABC\r\nX-Injected: 1", "two words here"]
+)
+def test_a_token_that_is_not_a_bearer_token_fails_auth_at_once(
+    serve, token: str
+) -> None:
+    base_url, seen = serve(
+        lambda offset: listing(["known"], has_next=False),
+        token={"access_token": token, "token_type": "Bearer"},
+    )
+
+    live = run(base_url)
+
+    assert seen == ["POST /oauth2/token"]
+    assert live.client.requests == 1
+    assert str(live.result.verdict) == "infra"
+    assert [(str(e.kind), e.message) for e in live.result.errors] == [
+        (
+            "auth_failed",
+            "the token is not a bearer token: RFC 6750 allows ASCII letters, "
+            "digits, '-._~+/' and trailing '='",
+        )
+    ]
+
+
+def test_a_given_token_that_is_not_a_bearer_token_is_a_usage_error() -> None:
+    target = Target("http://127.0.0.1:9", "AC1", token="tokén-123456")
+
+    with pytest.raises(UsageError) as caught:
+        LiveRun(target, load_contract(), CheckOptions())
+
+    assert "tokén" not in str(caught.value)
+    assert str(caught.value).startswith("the token is not a bearer token")

@@ -31,6 +31,7 @@ from sakari_contract.redact import (
     mask,
     mask_text,
     redact_result,
+    redact_source,
     register_secret,
     registered_secrets,
     token,
@@ -126,6 +127,40 @@ def test_registered_secret_is_masked_anywhere() -> None:
     assert "short" not in registered_secrets()
     assert mask_text(f"prefix{secret}suffix") == "prefix<secret>suffix"
     assert mask(secret, "id") == "<secret>"
+
+
+def test_percent_encoded_emails_and_numbers_are_masked() -> None:
+    request = (
+        "GET http://127.0.0.1:8080/v1/accounts/a1/calls/leaky.person%40pii-example.org"
+        " GET /v1/accounts/a1/calls/%2B14155550999?to=%2b1%20415%20555%200999"
+    )
+
+    assert mask_text(request) == (
+        "GET http://127.0.0.1:8080/v1/accounts/a1/calls/"
+        f"<email:{h('leaky.person@pii-example.org')}>"
+        f" GET /v1/accounts/a1/calls/<phone:{h('+14155550999')}>"
+        f"?to=<phone:{h('+1 415 555 0999')}>"
+    )
+    # Other escapes and short numbers are left as they are.
+    assert mask_text("/calls/100%25?n=%2B12&q=a%20b") == "/calls/100%25?n=%2B12&q=a%20b"
+
+
+def test_source_request_and_log_lines_mask_encoded_people() -> None:
+    url = "http://127.0.0.1:1/v1/accounts/a1/calls/leaky.person%40pii-example.org"
+    source = redact_source(Source(operation="getCall", request=f"GET {url}"))
+    record = logging.LogRecord(
+        "httpx", logging.INFO, __file__, 1, 'HTTP Request: GET %s "%s"',
+        ("http://127.0.0.1:1/v1/accounts/a1/calls/%2B14155550999", "200 OK"), None,
+    )  # fmt: skip
+
+    assert RedactingFilter().filter(record) is True
+
+    email = f"<email:{h('leaky.person@pii-example.org')}>"
+    assert source.request == f"GET http://127.0.0.1:1/v1/accounts/a1/calls/{email}"
+    assert record.getMessage() == (
+        "HTTP Request: GET http://127.0.0.1:1/v1/accounts/a1/calls/"
+        f'<phone:{h("+14155550999")}> "200 OK"'
+    )
 
 
 # -- a whole run ---------------------------------------------------------------------

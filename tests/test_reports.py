@@ -473,6 +473,8 @@ def test_terminal_summary_of_a_drift_run() -> None:
         "  unknown_enum_value $.data.status: 'queued' is not a documented status",
         "  invalid_format $.data.contact.lists[*].optIn: not an RFC 3339 date-time"
         " (×3)",
+        "notes:",
+        "  sandbox drift profile: enum",
     ]
 
 
