@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import strategies
 from sakari_contract.cli import target_from_env
 from sakari_contract.live import CheckOptions, LiveRun, Target
 from sakari_contract.redact import for_reports
@@ -41,8 +42,12 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[RunResult]:
     base_url = request.config.getoption("--base-url")
     report_dir = Path(request.config.getoption("--contract-report-dir"))
     contract = load_contract()
+    # Live generation shares the strategies' knowledge: realistic formats and
+    # odd call ids for the unknown-id probes.
+    strategies.register_schemathesis_formats()
+    probes = {"probes": 10, "probe_ids": strategies.call_ids()}
     if base_url:
-        options = CheckOptions(rate_limit=5.0)
+        options = CheckOptions(rate_limit=5.0, **probes)
         result = LiveRun(target_from_env(base_url), contract, options).run()
     else:
         with SandboxServer() as server:
@@ -52,7 +57,8 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[RunResult]:
                 server.client_id,
                 server.client_secret,
             )
-            result = LiveRun(target, contract, CheckOptions(rate_limit=40.0)).run()
+            options = CheckOptions(rate_limit=40.0, **probes)
+            result = LiveRun(target, contract, options).run()
     # The suite's own assertion messages list findings too: show them masked.
     result = for_reports(result)
     write_reports(result, report_dir)

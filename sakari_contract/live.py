@@ -49,6 +49,10 @@ class CheckOptions:
     call_ids: list[str] = field(default_factory=list)
     max_calls: int = 500
     probes: int = 5
+    # Where unknown-id probes draw their callId from; None lets schemathesis
+    # generate it from the contract alone. The contract suite passes
+    # strategies.call_ids(), so live probes share the strategies' knowledge.
+    probe_ids: st.SearchStrategy[str] | None = None
     strict: bool = False
     rate_limit: float = 5.0
     timeout: float = 10.0
@@ -244,6 +248,8 @@ class LiveRun:
         strategy = operation["GET"].as_strategy(
             path_parameters={"accountId": self.target.account_id}
         )
+        if self.options.probe_ids is not None:
+            strategy = st.tuples(strategy, self.options.probe_ids).map(with_call_id)
         return [
             case.as_transport_kwargs(base_url="")["url"]
             for case in draw_cases(strategy, self.options.probes)
@@ -349,6 +355,13 @@ def draw_cases(strategy: st.SearchStrategy, count: int) -> list:
 
     collect()
     return drawn[:count]
+
+
+def with_call_id(drawn: tuple[Any, str]) -> Any:
+    case, call_id = drawn
+    # Path parameters set by hand are sent as given: quote them like ours.
+    case.path_parameters["callId"] = quote(call_id, safe="")
+    return case
 
 
 def unknown_id_finding(status: int) -> Finding:

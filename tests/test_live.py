@@ -6,8 +6,10 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 from sakari_contract.errors import UsageError
 from sakari_contract.live import CheckOptions, LiveRun, Target
@@ -101,10 +103,10 @@ def serve() -> Iterator[Callable[..., tuple[str, list[str]]]]:
         server.server_close()
 
 
-def run(base_url: str) -> LiveRun:
+def run(base_url: str, **options: Any) -> LiveRun:
     target = Target(base_url, "AC1", "client", "secret")
-    options = CheckOptions(rate_limit=200.0, timeout=5.0, probes=2)
-    live = LiveRun(target, load_contract(), options)
+    settings = {"rate_limit": 200.0, "timeout": 5.0, "probes": 2, **options}
+    live = LiveRun(target, load_contract(), CheckOptions(**settings))
     live.run()
     return live
 
@@ -210,3 +212,14 @@ def test_a_given_token_that_is_not_a_bearer_token_is_a_usage_error() -> None:
 
     assert "tokén" not in str(caught.value)
     assert str(caught.value).startswith("the token is not a bearer token")
+
+
+def test_probe_ids_come_from_the_given_strategy_quoted(serve) -> None:
+    base_url, seen = serve(lambda offset: listing(["known"], has_next=False))
+
+    result = run(base_url, probe_ids=st.just("odd id/é")).result
+
+    probes = [line for line in seen if "odd" in line]
+    assert probes == ["GET /v1/accounts/AC1/calls/odd%20id%2F%C3%A9"] * 2
+    assert result.counts["unknown_id_probes"] == 2
+    assert str(result.verdict) == "conform"
