@@ -137,23 +137,24 @@ def _overview(result: RunResult) -> str:
 def _findings_section(findings: list[Finding]) -> str:
     if not findings:
         return "No findings."
-    ordered = sorted(findings, key=importance)
-    rows = [finding_row(f) for f in ordered[:ROW_LIMIT]]
-    lines = ["### Findings", "", *_FINDING_HEADER, *rows]
-    hidden = len(ordered) - ROW_LIMIT
-    if hidden > 0:
-        lines += ["", f"{hidden} more finding(s) are listed in drift.json."]
-    return "\n".join(lines)
+    rows = [finding_row(f) for f in sorted(findings, key=importance)]
+    return _capped_table("Findings", _FINDING_HEADER, rows, "finding(s)")
 
 
 def _errors_section(errors: list[InfraError]) -> str:
     if not errors:
         return ""
-    rows = [error_row(e) for e in errors[:ROW_LIMIT]]
-    lines = ["### Infrastructure errors", "", *_ERROR_HEADER, *rows]
-    hidden = len(errors) - ROW_LIMIT
+    rows = [error_row(e) for e in errors]
+    return _capped_table("Infrastructure errors", _ERROR_HEADER, rows, "error(s)")
+
+
+def _capped_table(
+    title: str, header: tuple[str, ...], rows: list[str], noun: str
+) -> str:
+    lines = [f"### {title}", "", *header, *rows[:ROW_LIMIT]]
+    hidden = len(rows) - ROW_LIMIT
     if hidden > 0:
-        lines += ["", f"{hidden} more error(s) are listed in drift.json."]
+        lines += ["", f"{hidden} more {noun} are listed in drift.json."]
     return "\n".join(lines)
 
 
