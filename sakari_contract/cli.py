@@ -11,7 +11,7 @@ import re
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -252,10 +252,15 @@ def run_gate(args: argparse.Namespace) -> int:
     profile = Profile()
     result = check_result(args, profile)
     result.command = "gate"
-    result.waivers = apply_waivers(result.findings, waivers, today_utc())
-    for line in waiver_lines(result.waivers):
-        say(line)
-    return finish(result, args, profile)
+
+    def waive(shown: RunResult) -> None:
+        # Matched on the masked run: fingerprints and paths are the ones a
+        # reviewer copies from drift.json into waivers.yaml.
+        shown.waivers = apply_waivers(shown.findings, waivers, today_utc())
+        for line in waiver_lines(shown.waivers):
+            say(line)
+
+    return finish(result, args, profile, waive=waive)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -397,11 +402,19 @@ def target_from_env(base_url: str) -> Target:
     return Target(base_url, account, client_id, secret, token)
 
 
-def finish(result: RunResult, args: argparse.Namespace, profile: Profile) -> int:
+def finish(
+    result: RunResult,
+    args: argparse.Namespace,
+    profile: Profile,
+    *,
+    waive: Callable[[RunResult], None] | None = None,
+) -> int:
     """Redaction happens here, once, before anything of the run is written
-    anywhere: the history, the reports and the terminal all get the masked run.
-    A history that fails now still gets the reports written first."""
+    anywhere: the waivers, the history, the reports and the terminal all get the
+    masked run. A history that fails now still gets the reports written first."""
     shown = for_reports(result, redact=args.redact)
+    if waive is not None:
+        waive(shown)
     failure = record_history(shown, args.history, profile, redact=args.redact)
     written = write_reports(shown, args.report_dir)
     print(render_terminal(shown))

@@ -6,11 +6,13 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import strategies as st
 
+from sakari_contract.cli import main
 from sakari_contract.errors import UsageError
 from sakari_contract.live import CheckOptions, LiveRun, Target
 from sakari_contract.sandbox.data import DOC_EXAMPLE
@@ -21,10 +23,16 @@ TOKEN = {"access_token": "header.payload.signature", "token_type": "Bearer"}
 
 
 def provider(
-    list_page: Page, seen: list[str], token: dict, retry_after: str | None
+    list_page: Page,
+    seen: list[str],
+    token: dict,
+    retry_after: str | None,
+    extra: dict | None = None,
 ) -> type[BaseHTTPRequestHandler]:
     """A provider that answers ``token`` to the token request and, when
-    ``retry_after`` is set, 429 with that Retry-After to every Get call."""
+    ``retry_after`` is set, 429 with that Retry-After to every Get call;
+    ``extra`` fields are added to the call record it serves."""
+    record = {**DOC_EXAMPLE, "id": "known", **(extra or {})}
 
     class Provider(BaseHTTPRequestHandler):
         # Nagle plus delayed ACK would add ~40 ms to every keep-alive answer.
@@ -49,9 +57,7 @@ def provider(
             elif self.headers.get("Authorization") != "Bearer " + TOKEN["access_token"]:
                 self.answer(401, error("AUTH", "no"))
             elif self.path.endswith("/calls/known"):
-                self.answer(
-                    200, {"success": True, "data": {**DOC_EXAMPLE, "id": "known"}}
-                )
+                self.answer(200, {"success": True, "data": record})
             else:
                 self.answer(404, error("CALL-404", "no such call"))
 
@@ -88,10 +94,13 @@ def serve() -> Iterator[Callable[..., tuple[str, list[str]]]]:
     servers: list[ThreadingHTTPServer] = []
 
     def start(
-        list_page: Page, token: dict = TOKEN, retry_after: str | None = None
+        list_page: Page,
+        token: dict = TOKEN,
+        retry_after: str | None = None,
+        extra: dict | None = None,
     ) -> tuple[str, list[str]]:
         seen: list[str] = []
-        handler = provider(list_page, seen, token, retry_after)
+        handler = provider(list_page, seen, token, retry_after, extra)
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -223,3 +232,32 @@ def test_probe_ids_come_from_the_given_strategy_quoted(serve) -> None:
     assert probes == ["GET /v1/accounts/AC1/calls/odd%20id%2F%C3%A9"] * 2
     assert result.counts["unknown_id_probes"] == 2
     assert str(result.verdict) == "conform"
+
+
+def test_a_waiver_copied_from_a_masked_report_covers_its_finding(
+    serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate matches waivers against the run as reported (masked), so the
+    fingerprint a reviewer copies from drift.json is the one it matches."""
+    extra = {"zoe.martin@example.com": "vip"}
+    base_url, _ = serve(lambda offset: listing(["known"], has_next=False), extra=extra)
+    for name, value in (
+        ("ACCOUNT_ID", "AC1"),
+        ("CLIENT_ID", "c"),
+        ("CLIENT_SECRET", "s"),
+    ):
+        monkeypatch.setenv(f"SAKARI_{name}", value)
+    gate = ["gate", "--base-url", base_url, "--strict", "--history", "h.sqlite"]
+
+    assert main([*gate, "--report-dir", "one"]) == 1
+    [finding] = json.loads((tmp_path / "one/drift.json").read_text())["findings"]
+    assert finding["kind"] == "undocumented_field"
+    assert "zoe.martin" not in finding["path"]
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        f"  - fingerprint: {finding['fingerprint']}\n"
+        "    reason: a test field\n    owner: calls-team\n    expires: 2099-12-31\n"
+    )
+
+    assert main([*gate, "--report-dir", "two", "--waivers", str(waivers)]) == 0
