@@ -105,7 +105,7 @@ _secrets_lock = threading.Lock()
 def register_secret(*values: str | None) -> None:
     """Mask these exact values wherever they turn up from now on."""
     with _secrets_lock:
-        _secrets.update(v for v in values if v and len(v) >= MIN_SECRET_LENGTH)
+        _secrets.update(v for v in values if v)
 
 
 def registered_secrets() -> frozenset[str]:
@@ -180,7 +180,10 @@ def mask_text(text: str) -> str:
     secret query parameters, emails and E.164 numbers masked, the last two also
     when percent-encoded (``a%40b.org``, ``%2B14155550100``)."""
     for secret in sorted(registered_secrets(), key=len, reverse=True):
-        text = text.replace(secret, SECRET)
+        # A short secret is masked where it is a whole value (mask), not in
+        # free text, where it could be an ordinary word.
+        if len(secret) >= MIN_SECRET_LENGTH:
+            text = text.replace(secret, SECRET)
     text = TEXT_CREDENTIAL.sub(lambda m: f"{m[1]}{m[2]}{SECRET}", text)
     text = TEXT_JWT.sub(SECRET, text)
     text = TEXT_SECRET_PARAM.sub(lambda m: f"{m[1]}{m[2]}{SECRET}", text)

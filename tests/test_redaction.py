@@ -124,9 +124,11 @@ def test_registered_secret_is_masked_anywhere() -> None:
     register_secret(secret, "short", None)
 
     assert secret in registered_secrets()
-    assert "short" not in registered_secrets()
     assert mask_text(f"prefix{secret}suffix") == "prefix<secret>suffix"
     assert mask(secret, "id") == "<secret>"
+    # A short secret is masked as a whole value, never as a word in free text.
+    assert mask("short", "status") == "<secret>"
+    assert mask_text("a short word") == "a short word"
 
 
 def test_percent_encoded_emails_and_numbers_are_masked() -> None:
