@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 import strategies
-from sakari_contract.cli import target_from_env
+from sakari_contract.cli import (
+    REMOTE_RATE,
+    SANDBOX_RATE,
+    on_loopback,
+    target_from_env,
+)
 from sakari_contract.live import CheckOptions, LiveRun, Target
 from sakari_contract.redact import for_reports
 from sakari_contract.reports.writer import write_reports
@@ -47,7 +52,8 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[RunResult]:
     strategies.register_schemathesis_formats()
     probes = {"probes": 10, "probe_ids": strategies.call_ids()}
     if base_url:
-        options = CheckOptions(rate_limit=5.0, **probes)
+        rate = SANDBOX_RATE if on_loopback(base_url) else REMOTE_RATE
+        options = CheckOptions(rate_limit=rate, **probes)
         result = LiveRun(target_from_env(base_url), contract, options).run()
     else:
         with SandboxServer() as server:
@@ -57,7 +63,7 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[RunResult]:
                 server.client_id,
                 server.client_secret,
             )
-            options = CheckOptions(rate_limit=40.0, **probes)
+            options = CheckOptions(rate_limit=SANDBOX_RATE, **probes)
             result = LiveRun(target, contract, options).run()
     # The suite's own assertion messages list findings too: show them masked.
     result = for_reports(result)

@@ -248,6 +248,8 @@ def run_gate(args: argparse.Namespace) -> int:
     """Exit 1 on any breaking finding no live waiver covers."""
     required = args.waivers is not None
     waivers = load_waivers(args.waivers or DEFAULT_WAIVERS, required=required)
+    if not required and not Path(DEFAULT_WAIVERS).exists():
+        say(f"no {DEFAULT_WAIVERS} here: every breaking finding counts")
     warn_if_unredacted(args.redact)
     profile = Profile()
     result = check_result(args, profile)
