@@ -88,12 +88,19 @@ def serving(script: Script) -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
     server.script = list(script)  # type: ignore[attr-defined]
     server.hits = []  # type: ignore[attr-defined]
+    with running(server):
+        yield server
+
+
+@contextmanager
+def running(server: ThreadingHTTPServer) -> Iterator[None]:
+    """Serve in a thread until the block ends."""
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
     )
     thread.start()
     try:
-        yield server
+        yield
     finally:
         server.shutdown()
         server.server_close()
@@ -294,16 +301,8 @@ def streaming(
     server = ThreadingHTTPServer(("127.0.0.1", 0), Streaming)
     server.body, server.headers = body, headers or {}  # type: ignore[attr-defined]
     server.drip = drip  # type: ignore[attr-defined]
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    try:
+    with running(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_a_body_that_trickles_in_ends_at_the_request_deadline() -> None:

@@ -268,30 +268,18 @@ def test_har_cut_short_keeps_the_entries_before_the_break(tmp_path, body):
     )
 
 
-def test_har_written_by_schemathesis(tmp_path):
-    path = DATA / "schemathesis.har"
+# -- recorded by schemathesis: HAR and VCR cassette ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "line"), [("schemathesis.har", 29), ("schemathesis_cassette.yaml", 199)]
+)
+def test_recordings_written_by_schemathesis(name, line):
+    path = DATA / name
 
     result = validate(path)
 
-    assert found(result) == [(Kind.UNDOCUMENTED_MEDIA_TYPE, "$", 1, str(path), 29, 2)]
-    assert counts(result) == {
-        "records_read": 4,
-        "responses": 2,
-        "unreadable": 0,
-        "other_endpoints": 2,
-        "infra_errors": 0,
-    }
-
-
-# -- VCR cassettes ----------------------------------------------------------------
-
-
-def test_cassette_written_by_schemathesis():
-    path = DATA / "schemathesis_cassette.yaml"
-
-    result = validate(path)
-
-    assert found(result) == [(Kind.UNDOCUMENTED_MEDIA_TYPE, "$", 1, str(path), 199, 2)]
+    assert found(result) == [(Kind.UNDOCUMENTED_MEDIA_TYPE, "$", 1, str(path), line, 2)]
     assert counts(result) == {
         "records_read": 4,
         "responses": 2,
